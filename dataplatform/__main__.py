@@ -1,0 +1,3 @@
+from dataplatform.cli import main
+
+main()
