@@ -14,9 +14,7 @@ app = typer.Typer(no_args_is_help=True, help="Serverless data platform: run, que
 
 @app.command("validate")
 def validate(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Path to pipeline.yaml")] = Path(
-        "pipeline.yaml"
-    ),
+    config: Annotated[Path, typer.Option("--config", "-c", help="Path to pipeline.yaml")] = Path("pipeline.yaml"),
 ) -> None:
     """Check pipeline.yaml and print the standardization waves."""
     try:

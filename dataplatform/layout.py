@@ -11,9 +11,7 @@ RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$")
 
 def check_run_id(run_id: str) -> str:
     if not RUN_ID.match(run_id):
-        raise ValueError(
-            f"run_id {run_id!r}: expected 1-80 characters of letters, digits, '_', '.', ':' or '-'"
-        )
+        raise ValueError(f"run_id {run_id!r}: expected 1-80 characters of letters, digits, '_', '.', ':' or '-'")
     return run_id
 
 

@@ -139,13 +139,11 @@ def _problem(error: dict, lines: dict[tuple, int]) -> Problem:
     return Problem(_format_path(path), message, line)
 
 
-def parse_config(
-    text: str, file: str = "pipeline.yaml", env: Mapping[str, str] | None = None
-) -> PipelineConfig:
+def parse_config(text: str, file: str = "pipeline.yaml", env: Mapping[str, str] | None = None) -> PipelineConfig:
     env = os.environ if env is None else env
     try:
         node = yaml.compose(text, Loader=_UniqueKeyLoader)
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None

@@ -335,9 +335,7 @@ class Schedule(StrictModel):
         if bad:
             raise PydanticCustomError("cron", "invalid cron field '{f}' in '{v}'", {"f": bad[0], "v": value})
         if "?" not in (fields[2], fields[4]):
-            raise PydanticCustomError(
-                "cron", "one of day-of-month or day-of-week must be '?' in '{v}'", {"v": value}
-            )
+            raise PydanticCustomError("cron", "one of day-of-month or day-of-week must be '?' in '{v}'", {"v": value})
         minute, hour = fields[0], fields[1]
         for name, f, top in (("minutes", minute, 59), ("hours", hour, 23)):
             for part in re.split(r"[,/\-]", f):
@@ -438,9 +436,7 @@ class PipelineConfig(StrictModel):
             ready = sorted(n for n, deps in remaining.items() if deps <= done)
             if not ready:
                 cycle = " -> ".join(_find_cycle(remaining))
-                raise PydanticCustomError(
-                    "depends_on", "dependency cycle: {cycle}", {"at": "datasets", "cycle": cycle}
-                )
+                raise PydanticCustomError("depends_on", "dependency cycle: {cycle}", {"at": "datasets", "cycle": cycle})
             waves.append(ready)
             done.update(ready)
             for n in ready:
