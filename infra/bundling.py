@@ -23,9 +23,27 @@ from aws_cdk import aws_lambda as lambda_
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
 LAMBDA_ARCHITECTURE = lambda_.Architecture.X86_64
 # Must match LAMBDA_RUNTIME and LAMBDA_ARCHITECTURE: the wheels pip selects are only valid for this pair.
-PIP_PLATFORM = "manylinux2014_x86_64"
+# python3.12 Lambdas run on Amazon Linux 2023 (glibc 2.34), so manylinux_2_28 wheels load too; recent pyarrow
+# releases publish only those for x86_64.
+PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 PIP_PYTHON_VERSION = "3.12"
 
+# Parts of wheels no pipeline Lambda loads, removed to stay well under Lambda's 250 MB unzipped limit:
+# pyarrow's Flight and Substrait libraries (~37 MB), C++ headers, Cython sources and test suite.
+PRUNE_GLOBS = (
+    "pyarrow/tests",
+    "pyarrow/include",
+    "pyarrow/src",
+    "pyarrow/*.pyx",
+    "pyarrow/*.pxd",
+    "pyarrow/libarrow_flight.so*",
+    "pyarrow/_flight.*.so",
+    "pyarrow/libarrow_python_flight.so*",
+    "pyarrow/libarrow_substrait.so*",
+    "pyarrow/_substrait.*.so",
+    "pyarrow/flight.py",
+    "pyarrow/substrait.py",
+)
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 # Fixed timestamp so the zip (and its asset hash) only changes when file contents change.
@@ -75,7 +93,7 @@ def install_wheels(requirements: Path, target: Path, cache_dir: Path) -> None:
     The site-packages tree is cached per requirements hash in `cache_dir`, so a second synth (or two functions
     with the same pins) does not run pip again.
     """
-    key = fingerprint(requirements, extra=f"{PIP_PLATFORM}-{PIP_PYTHON_VERSION}")[:24]
+    key = fingerprint(requirements, extra=f"{PIP_PLATFORMS}-{PIP_PYTHON_VERSION}-{PRUNE_GLOBS}")[:24]
     cached = cache_dir / key
     if not cached.is_dir():
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -83,13 +101,17 @@ def install_wheels(requirements: Path, target: Path, cache_dir: Path) -> None:
         command = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
             "--requirement", str(requirements),
-            "--platform", PIP_PLATFORM, "--implementation", "cp", "--python-version", PIP_PYTHON_VERSION,
+            *(arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)),
+            "--implementation", "cp", "--python-version", PIP_PYTHON_VERSION,
             "--only-binary=:all:", "--target", str(staging),
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             shutil.rmtree(staging, ignore_errors=True)
-            raise RuntimeError(f"pip could not install {requirements} for {PIP_PLATFORM}:\n{result.stderr.strip()}")
+            raise RuntimeError(f"pip could not install {requirements} for {PIP_PLATFORMS}:\n{result.stderr.strip()}")
+        for pattern in PRUNE_GLOBS:
+            for path in staging.glob(pattern):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
         staging.rename(cached)  # atomic: a half-written cache entry is never used
     shutil.copytree(cached, target, dirs_exist_ok=True)
 
@@ -124,7 +146,9 @@ def lambda_code(root: Path, name: str, config_file: Path) -> lambda_.Code:
     function_dir = require_path(root / "lambdas" / name, f"Lambda function '{name}'")
     require_path(function_dir / "handler.py", f"Lambda function '{name}' handler")
     package = require_path(root / "dataplatform", "the dataplatform package")
-    asset_hash = fingerprint(function_dir, package, config_file, extra=f"{PIP_PLATFORM}-{PIP_PYTHON_VERSION}")
+    asset_hash = fingerprint(
+        function_dir, package, config_file, extra=f"{PIP_PLATFORMS}-{PIP_PYTHON_VERSION}-{PRUNE_GLOBS}"
+    )
     return lambda_.Code.from_asset(
         str(function_dir),
         asset_hash=asset_hash,
