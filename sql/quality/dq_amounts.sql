@@ -1,6 +1,6 @@
 -- severity: error
 -- No negative amounts (original or converted to the reporting currency) and no zero quantities.
--- One row per offending record and problem.
+-- One row per offending record, naming its first problem.
 SELECT dataset, record_key, problem
 FROM (
   SELECT 'sales' AS dataset, transaction_id AS record_key,
