@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -23,15 +23,9 @@ from dataplatform.config.models import PipelineConfig
 class AlertTopic(Construct):
     """The KMS-encrypted failure topic. Created first: the state machine publishes to it."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
-        self.key = kms.Key(
-            self,
-            "Key",
-            enable_key_rotation=True,
-            description=f"{config.project} failure notifications",
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.key = key
         # CloudWatch alarms and EventBridge publish to an encrypted topic only if they may use its key.
         for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
             self.key.add_to_resource_policy(

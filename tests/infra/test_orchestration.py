@@ -9,12 +9,13 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from dataplatform.config import load_config
-from tests.infra.orchestration_stack import ROOT, build_orchestration_stack
+from tests.infra.conftest import ROOT, Synth
 
 
 @pytest.fixture(scope="module")
-def template() -> Template:
-    return Template.from_stack(build_orchestration_stack())
+def template(synth: Synth) -> Template:
+    """The real app's template (session fixture in conftest: sample pipeline.yaml, cdk-nag passing)."""
+    return synth.template
 
 
 def _definition(template: Template) -> dict[str, Any]:
@@ -43,6 +44,16 @@ def test_every_task_has_retry_and_catch(template: Template) -> None:
     for name, task in tasks.items():
         assert task.get("Retry"), f"{name} has no Retry"
         assert any("States.ALL" in c["ErrorEquals"] for c in task.get("Catch", [])), f"{name} has no catch-all"
+
+
+def test_lambda_tasks_target_real_pipeline_functions(template: Template) -> None:
+    states = _states(_definition(template)["States"])
+    lambda_tasks = [s for s in states.values() if s["Type"] == "Task" and s["Resource"].endswith(":lambda:invoke")]
+    assert len(lambda_tasks) == 8  # resolve, 3 ingest kinds, check_quality, commit, audit, audit (failed path)
+    functions = template.find_resources("AWS::Lambda::Function")
+    names = {f["Properties"].get("FunctionName") for f in functions.values()}
+    for folder in ("resolve-run", "check-quality", "commit-state", "write-audit", "ingest-csv"):
+        assert f"retail-{folder}" in names
 
 
 def test_jsonpath_only_standard_logged_traced(template: Template) -> None:
@@ -156,6 +167,9 @@ def test_alarms(template: Template) -> None:
     # 4 workflow + 3 ingest functions, errors and throttles each
     assert metrics.count(("AWS/Lambda", "Errors")) == 7
     assert metrics.count(("AWS/Lambda", "Throttles")) == 7
+    for alarm in alarms.values():
+        assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["Properties"]["Threshold"] == 1
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"], "alarm without an SNS action"
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
