@@ -45,7 +45,7 @@ class DataPlatformStack(Stack):
             "Analytics",
             config=config,
             database_names=database_names,
-            workgroup_name=self.storage.workgroup_name,
+            workgroup_name=self.storage.workgroup.ref,  # a Ref, so named queries wait for the workgroup
             curated_bucket_name=self.storage.curated_bucket.bucket_name,
         )
         self.workflow_functions = WorkflowFunctions(
