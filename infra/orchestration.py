@@ -421,6 +421,7 @@ class Orchestration(Construct):
                     "step.$": "$.failure.step",
                     "error.$": "$.failure.error",
                     "cause.$": "$.failure.cause",
+                    "message.$": "$.failure.message",
                 }
             ),
             result_path=sfn.JsonPath.DISCARD,
@@ -440,7 +441,9 @@ class Orchestration(Construct):
             None,
             sfn.JsonPath.DISCARD,
         )
-        failed = sfn.Fail(self, "PipelineFailed", error_path="$.failure.error", cause_path="$.failure.cause")
+        # One well-known error name for every failed run; the cause names the step, the original error and cause.
+        # (A Fail state re-raising a `States.*` name is not portable, so the original goes into the cause.)
+        failed = sfn.Fail(self, "PipelineFailed", error="PipelineFailed", cause_path="$.failure.message")
         # A failed audit write must not hide the original error: it is caught and the run still fails.
         audit_failed.add_catch(failed, errors=["States.ALL"], result_path="$.audit_error")
         notify.add_catch(audit_failed, errors=["States.ALL"], result_path="$.notify_error")
@@ -464,7 +467,7 @@ class Orchestration(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         notify_resolve.add_retry(errors=["States.ALL"], interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
-        resolve_failed = sfn.Fail(self, "ResolveFailed", error_path="$.failure.Error", cause_path="$.failure.Cause")
+        resolve_failed = sfn.Fail(self, "ResolveFailed", error="ResolveRunFailed", cause_path="$.failure.Cause")
         notify_resolve.add_catch(resolve_failed, errors=["States.ALL"], result_path="$.notify_error")
         notify_resolve.next(resolve_failed)
 
@@ -472,7 +475,12 @@ class Orchestration(Construct):
             record = sfn.Pass(
                 self,
                 f"Failed{step}",
-                parameters={"step": step, "error.$": "$.caught.Error", "cause.$": "$.caught.Cause"},
+                parameters={
+                    "step": step,
+                    "error.$": "$.caught.Error",
+                    "cause.$": "$.caught.Cause",
+                    "message.$": f"States.Format('{step} failed with {{}}: {{}}', $.caught.Error, $.caught.Cause)",
+                },
                 result_path="$.failure",
             )
             record.next(notify)
@@ -512,22 +520,7 @@ class Orchestration(Construct):
             result_path="$.ingest",
         )
         kind_choice = sfn.Choice(self, "SourceKind")
-        dataset_failed = sfn.Fail(
-            self, "IngestDatasetFailed", error_path="$.caught.Error", cause_path="$.dataset_cause"
-        )
-        dataset_cause = sfn.Pass(
-            self,
-            "IngestDatasetCause",
-            parameters={"cause.$": "States.Format('{}: {}', $.dataset, $.caught.Cause)"},
-            result_path="$.formatted",
-        )
-        dataset_cause.next(
-            sfn.Pass(
-                self,
-                "IngestDatasetCauseOut",
-                parameters={"caught.$": "$.caught", "dataset_cause.$": "$.formatted.cause"},
-            )
-        ).next(dataset_failed)
+        dataset_cause = self._item_failure("Ingest", "$.dataset", "IngestFailed")
         again = sfn.Choice(self, "IngestMore")
         continue_with_cursor = sfn.Pass(
             self,
@@ -636,9 +629,7 @@ class Orchestration(Construct):
                 max_attempts=3,
                 backoff_rate=2,
             )
-            glue_failed = sfn.Fail(
-                self, f"StandardizeFailed{index + 1}", error_path="$.caught.Error", cause_path="$.caught.Cause"
-            )
+            glue_failed = self._item_failure(f"Standardize{index + 1}", "$.dataset", "StandardizeFailed")
             glue.add_catch(glue_failed, errors=["States.ALL"], result_path="$.caught")
             wave_map.item_processor(glue)
             on_failure(wave_map, f"StandardizeWave{index + 1}")
@@ -669,7 +660,7 @@ class Orchestration(Construct):
                 result_path=sfn.JsonPath.DISCARD,
             )
             refresh = self._athena_task("RefreshQuery", athena_workgroup)
-            refresh_failed = sfn.Fail(self, "RefreshFailed", error_path="$.caught.Error", cause_path="$.caught.Cause")
+            refresh_failed = self._item_failure("Refresh", "$.name", "RefreshFailed")
             refresh.add_catch(refresh_failed, errors=["States.ALL"], result_path="$.caught")
             refresh_map.item_processor(refresh)
             on_failure(refresh_map, "Refresh")
@@ -703,9 +694,7 @@ class Orchestration(Construct):
                 result_path="$.dq",
             )
             assertion = self._athena_task("AssertionQuery", athena_workgroup)
-            assertion_failed = sfn.Fail(
-                self, "AssertionFailed", error_path="$.caught.Error", cause_path="$.caught.Cause"
-            )
+            assertion_failed = self._item_failure("Assertion", "$.name", "AssertionFailed")
             assertion.add_catch(assertion_failed, errors=["States.ALL"], result_path="$.caught")
             assertion.next(
                 sfn.Pass(
@@ -764,6 +753,16 @@ class Orchestration(Construct):
             },
         )
         return chain.next(commit).next(audit).next(done).next(sfn.Succeed(self, "Done"))
+
+    def _item_failure(self, prefix: str, item_path: str, error: str) -> sfn.Pass:
+        """Inside a Map: fail the iteration with a fixed error whose cause names the item and the original error."""
+        describe = sfn.Pass(
+            self,
+            f"{prefix}ItemCause",
+            parameters={"cause.$": f"States.Format('{{}}: {{}}: {{}}', {item_path}, $.caught.Error, $.caught.Cause)"},
+        )
+        describe.next(sfn.Fail(self, f"{prefix}ItemFailed", error=error, cause_path="$.cause"))
+        return describe
 
     def _athena_task(self, state_id: str, workgroup: str) -> tasks.AthenaStartQueryExecution:
         task = tasks.AthenaStartQueryExecution(

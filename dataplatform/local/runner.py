@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import socket
 import threading
@@ -133,9 +134,9 @@ class Dispatcher:
         run_id = f"jr_{uuid.uuid4().hex}"
         self.platform.emit(Event("standardize", dataset, "start", {"job": job_name}))
         started = time.monotonic()
-        from dataplatform.local.spark_runner import run_glue_job
-
         try:
+            from dataplatform.local.spark_runner import run_glue_job
+
             with self._glue_lock:
                 run_glue_job(job_name, merged)
         except Exception as exc:
@@ -256,6 +257,11 @@ class LocalPlatform:
         self.emit(Event("setup", None, "start", {"what": "moto"}))
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
+
+        # Request lines and the interpreter's warnings would drown the progress display.
+        # (The interpreter logs every caught task failure at ERROR; the run result reports the ones that matter.)
+        for noisy in ("werkzeug", "moto", "botocore.credentials"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
         port = free_port()
         self._setenv(
@@ -487,10 +493,12 @@ class LocalPlatform:
         return events
 
     def _resolved(self, execution_arn: str) -> dict[str, Any] | None:
+        """The `$.run` the ResolveRun state produced (from the execution history, so also for failed runs)."""
         for event in self._history(execution_arn):
-            details = event.get("taskSucceededEventDetails")
-            if details and '"run_id"' in details.get("output", "") and '"waves"' in details.get("output", ""):
-                return json.loads(details["output"]).get("Payload")
+            details = event.get("stateExitedEventDetails")
+            if details and details.get("name") == "ResolveRun":
+                run = json.loads(details.get("output") or "{}").get("run")
+                return run if isinstance(run, dict) else None
         return None
 
     def _run_id_of(self, execution_arn: str, output: dict[str, Any] | None) -> str | None:
