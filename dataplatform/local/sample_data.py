@@ -17,7 +17,10 @@ from typing import Any
 import psycopg
 
 DEFAULT_SEED = 20240101
-DEFAULT_WINDOW = (date(2024, 1, 1), date(2024, 3, 31))
+DATA_DAYS = (date(2024, 1, 2), date(2024, 3, 28))
+"""Transaction dates of the sample data (ECB publishes no rate on Jan 1; conversion uses the date or earlier)."""
+DEFAULT_WINDOW = (date(2023, 12, 27), date(2024, 3, 31))
+"""The demo's run window: covers every sample transaction date and the rates before the first one."""
 CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CHF")
 CATEGORIES = ("Electronics", "Clothing", "Home", "Sports", "Books", "Toys")
 LOCATIONS = ("Berlin", "London", "New York", "Paris", "Tokyo", "Zurich", "Madrid", "Toronto")
@@ -41,7 +44,7 @@ def _day(rng: random.Random, window: tuple[date, date]) -> date:
     return window[0] + timedelta(days=rng.randrange((window[1] - window[0]).days + 1))
 
 
-def generate(scale: float = 1.0, seed: int = DEFAULT_SEED, window: tuple[date, date] = DEFAULT_WINDOW) -> SampleData:
+def generate(scale: float = 1.0, seed: int = DEFAULT_SEED, window: tuple[date, date] = DATA_DAYS) -> SampleData:
     rng = random.Random(seed)
     n_products = max(5, int(40 * scale))
     n_customers = max(10, int(150 * scale))
@@ -141,7 +144,7 @@ def extra_sales_file(index: int, first_id: int, rows: int = 20, seed: int = DEFA
             "1",
             "10.00",
             "USD",
-            _day(rng, DEFAULT_WINDOW).isoformat(),
+            _day(rng, DATA_DAYS).isoformat(),
         ]
         for i in range(rows)
     ]
@@ -216,7 +219,7 @@ def add_transactions(uri: str, count: int, updated_at: datetime | None = None) -
                         1,
                         Decimal("12.50"),
                         "EUR",
-                        DEFAULT_WINDOW[0] + timedelta(days=i % 30),
+                        DATA_DAYS[0] + timedelta(days=i % 30),
                         stamp,
                     )
                     for i in ids
