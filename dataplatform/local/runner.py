@@ -521,7 +521,6 @@ class LocalPlatform:
         for name in names:
             ingest = self.read_step(run_id, name, "ingest") or {}
             standardize = self.read_step(run_id, name, "standardize") or {}
-            times = [e.at for e in self.events if e.dataset == name]
             failed = any(e.phase == "failed" and e.dataset == name for e in self.events)
             summary[name] = {
                 "status": "FAILED" if failed or (status != "SUCCEEDED" and not standardize) else status,
@@ -529,9 +528,21 @@ class LocalPlatform:
                 "curated_rows": standardize.get("curated_rows"),
                 "quarantined_rows": standardize.get("quarantined_rows"),
                 "duplicate_rows": standardize.get("duplicate_rows"),
-                "duration_s": round(max(times) - min(times), 2) if times else None,
+                "duration_s": self._busy_seconds(name),
             }
         return summary
+
+    def _busy_seconds(self, dataset: str) -> float | None:
+        """Time this dataset's own tasks ran (ingest calls and its Glue job), not time spent queued behind others."""
+        total, opened = 0.0, {}
+        for event in self.events:
+            if event.dataset != dataset:
+                continue
+            if event.phase == "start":
+                opened[event.step] = event.at
+            elif event.step in opened:
+                total += event.at - opened.pop(event.step)
+        return round(total, 2) if total else None
 
     def mart_counts(self) -> dict[str, int]:
         from dataplatform.athena.sqlfiles import database_names

@@ -133,7 +133,18 @@ class LocalLambdaTask(StateTaskServiceLambda):
         env.stack.append({"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": json.loads(json.dumps(result))})
 
 
-class LocalGlueTask(StateTaskServiceCallback):
+class _LocalSyncTask(StateTaskServiceCallback):
+    """The work ran to completion in `_eval_service_task`; `.sync` just returns (or raises) its final result.
+
+    moto's generic `_eval_sync` also starts a waitForTaskToken listener thread per task; nothing ever sends
+    a token for these tasks, so we resolve directly instead.
+    """
+
+    def _eval_sync(self, env, sync_resolver, timeout_seconds, callback_endpoint, heartbeat_endpoint):  # type: ignore[no-untyped-def]
+        return sync_resolver()
+
+
+class LocalGlueTask(_LocalSyncTask):
     """`arn:aws:states:::glue:startJobRun(.sync)`: run the job with the local Spark runner."""
 
     def __init__(self) -> None:
@@ -165,7 +176,7 @@ class LocalGlueTask(StateTaskServiceCallback):
         return resolve
 
 
-class LocalAthenaTask(StateTaskServiceCallback):
+class LocalAthenaTask(_LocalSyncTask):
     """`arn:aws:states:::athena:startQueryExecution(.sync)`: run the SQL on the local Athena engine."""
 
     def __init__(self) -> None:
