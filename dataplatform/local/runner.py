@@ -458,6 +458,7 @@ class LocalPlatform:
         self.dispatcher.reset_athena()  # the engine maps the catalog as it is after this run's Glue jobs
         sfn = self.client("stepfunctions")
         started = time.monotonic()
+        first_event = len(self.events)
         self.emit(Event("run", None, "start", {"request": request}))
         execution_arn = sfn.start_execution(
             stateMachineArn=self.state_machine_arn, name=f"local-{uuid.uuid4().hex[:12]}", input=json.dumps(request)
@@ -479,7 +480,9 @@ class LocalPlatform:
             output=output,
             error=described.get("error"),
             cause=described.get("cause"),
-            datasets=self.dataset_summary(run_id_out, names, described["status"]) if run_id_out else {},
+            datasets=self.dataset_summary(run_id_out, names, described["status"], self.events[first_event:])
+            if run_id_out
+            else {},
             marts=self.mart_counts() if described["status"] == "SUCCEEDED" else {},
         )
         self.emit(Event("run", None, "done" if result.status == "SUCCEEDED" else "failed", {"status": result.status}))
@@ -516,33 +519,23 @@ class LocalPlatform:
 
         return read_json(self.client("s3"), self.lake.curated_bucket, self.lake.run_step_key(run_id, dataset, step))
 
-    def dataset_summary(self, run_id: str, names: list[str], status: str) -> dict[str, dict[str, Any]]:
+    def dataset_summary(
+        self, run_id: str, names: list[str], status: str, events: list[Event]
+    ) -> dict[str, dict[str, Any]]:
         summary: dict[str, dict[str, Any]] = {}
         for name in names:
             ingest = self.read_step(run_id, name, "ingest") or {}
             standardize = self.read_step(run_id, name, "standardize") or {}
-            failed = any(e.phase == "failed" and e.dataset == name for e in self.events)
+            failed = any(e.phase == "failed" and e.dataset == name for e in events)
             summary[name] = {
                 "status": "FAILED" if failed or (status != "SUCCEEDED" and not standardize) else status,
                 "raw_rows": ingest.get("rows"),
                 "curated_rows": standardize.get("curated_rows"),
                 "quarantined_rows": standardize.get("quarantined_rows"),
                 "duplicate_rows": standardize.get("duplicate_rows"),
-                "duration_s": self._busy_seconds(name),
+                "duration_s": _busy_seconds(events, name),
             }
         return summary
-
-    def _busy_seconds(self, dataset: str) -> float | None:
-        """Time this dataset's own tasks ran (ingest calls and its Glue job), not time spent queued behind others."""
-        total, opened = 0.0, {}
-        for event in self.events:
-            if event.dataset != dataset:
-                continue
-            if event.phase == "start":
-                opened[event.step] = event.at
-            elif event.step in opened:
-                total += event.at - opened.pop(event.step)
-        return round(total, 2) if total else None
 
     def mart_counts(self) -> dict[str, int]:
         from dataplatform.athena.sqlfiles import database_names
@@ -572,6 +565,19 @@ class LocalPlatform:
             for m in batch:
                 messages.append(json.loads(m["Body"]))
                 sqs.delete_message(QueueUrl=self.failure_queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def _busy_seconds(events: list[Event], dataset: str) -> float | None:
+    """Time this dataset's own tasks ran (ingest calls and its Glue job), not time spent queued behind others."""
+    total, opened = 0.0, {}
+    for event in events:
+        if event.dataset != dataset:
+            continue
+        if event.phase == "start":
+            opened[event.step] = event.at
+        elif event.step in opened:
+            total += event.at - opened.pop(event.step)
+    return round(total, 2) if total else None
 
 
 def utc_now() -> datetime:
