@@ -13,7 +13,7 @@ from constructs import Construct
 
 from dataplatform.config.models import CsvSource, PipelineConfig, PostgresSource, RestSource
 from infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, lambda_code
-from infra.nag import LAMBDA_RUNTIME_REASON, XRAY_REASON, acknowledge
+from infra.nag import LAMBDA_RUNTIME_REASON, PREFIX_REASON, XRAY_REASON, acknowledge
 from infra.storage import Storage
 
 SOURCE_KINDS = ("csv", "rest", "postgres")
@@ -177,6 +177,7 @@ class Ingestion(Construct):
                 role.add_to_principal_policy(
                     iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{external}/{prefix}*"])
                 )
+                acknowledge(role, f"AwsSolutions-IAM5[Resource::{external}/{prefix}*]", PREFIX_REASON)
                 role.add_to_principal_policy(
                     iam.PolicyStatement(
                         actions=["s3:ListBucket"],
