@@ -9,6 +9,7 @@ from aws_cdk import Stack, Tags
 from constructs import Construct
 
 from dataplatform.config.models import PipelineConfig
+from infra.analytics import Analytics
 from infra.ingestion import Ingestion
 from infra.standardization import Standardization
 from infra.storage import Storage
@@ -34,4 +35,12 @@ class DataPlatformStack(Stack):
         )
         self.standardization = Standardization(
             self, "Standardization", config=config, storage=self.storage, root=root, config_file=config_file
+        )
+        self.analytics = Analytics(
+            self,
+            "Analytics",
+            config=config,
+            database_names={zone: config.glue_database(zone) for zone in ("curated", "marts", "audit")},
+            workgroup_name=self.storage.workgroup.ref,  # a Ref, so named queries wait for the workgroup
+            curated_bucket_name=self.storage.curated_bucket.bucket_name,
         )
