@@ -96,8 +96,17 @@ def test_each_function_reads_only_its_own_secrets(synth: Synth) -> None:
 
 
 def test_state_is_readable_but_not_writable_by_ingestion(synth: Synth) -> None:
-    statements = json.loads(_policy_text(synth, "rest"))
+    statements = json.loads(_policy_text(synth, "csv"))
     state = [s for s in statements if "/state/" in json.dumps(s.get("Resource"))]
-    assert state, "ingestion must read the committed watermark"
+    assert state, "ingestion must read the committed watermark and the landing markers"
     for statement in state:
         assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    text = json.dumps(state)
+    assert "/state/sales.json*" in text and "/state/sales/*" in text  # watermark and processed-file markers
+    listing = [s for s in statements if s["Action"] == "s3:ListBucket" and "state/sales/*" in json.dumps(s)]
+    assert len(listing) == 1
+
+
+def test_postgres_stages_parts_with_room_in_tmp(synth: Synth) -> None:
+    assert _function(synth, "postgres")["EphemeralStorage"] == {"Size": 2048}
+    assert _function(synth, "csv")["EphemeralStorage"] == {"Size": 512}  # CSV streams: the minimum is plenty
