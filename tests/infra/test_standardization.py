@@ -75,6 +75,7 @@ def test_each_job_touches_only_its_own_prefixes_and_table(synth: Synth) -> None:
         assert f"/curated/{dataset}/*" in text
         assert f"/curated/_quarantine/{dataset}/*" in text
         assert f"table/retail_curated/{dataset}" in text
+        assert f"table/retail_curated/{dataset}_quarantine" in text
         for other in set(DATASETS) - {dataset}:
             assert f"/raw/{other}/" not in text, (dataset, other)
             assert f"/curated/_quarantine/{other}/" not in text, (dataset, other)
