@@ -31,8 +31,8 @@ def _policy_text(synth: Synth, kind: str) -> str:
 
 
 def test_one_function_per_source_kind(synth: Synth) -> None:
-    functions = synth.resources("AWS::Lambda::Function")
-    assert sorted(f["Properties"]["FunctionName"] for f in functions.values()) == [
+    names = [f["Properties"].get("FunctionName", "") for f in synth.resources("AWS::Lambda::Function").values()]
+    assert sorted(n for n in names if "-ingest-" in n) == [
         "retail-ingest-csv",
         "retail-ingest-postgres",
         "retail-ingest-rest",
