@@ -12,10 +12,12 @@ exactly `batch_rows` rows, so a continued extract writes the same files as a sin
 from __future__ import annotations
 
 import contextlib
+import queue
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -190,7 +192,30 @@ class PostgresExtractor:
             upper = cur.fetchone()[0]
             lower = job.previous_watermark or self.source.initial_value
             order = [column, *[k for k in key if k != column]]
-        return {"types": types, "order": order, "lower": lower, "upper": upper}
+        return {
+            "types": types,
+            "decimals": self._decimals(schema),
+            "order": order,
+            "lower": lower,
+            "upper": upper,
+        }
+
+    def _decimals(self, schema: pa.Schema) -> dict[str, list[int]]:
+        """(precision, scale) of every numeric column: its typmod, else the contract's decimal, else (38, 10)."""
+        declared = {c.source_name: c.type for c in self.contract.columns}
+        out: dict[str, list[int]] = {}
+        for f in schema:
+            meta = f.metadata or {}
+            if meta.get(b"POSTGRESQL:type") != b"numeric":
+                continue
+            typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
+            if typmod >= 4:
+                out[f.name] = [(typmod - 4) >> 16, (typmod - 4) & 0xFFFF]
+            elif (m := DECIMAL_TYPE.match(declared.get(f.name, ""))) is not None:
+                out[f.name] = [int(m.group(1)), int(m.group(2))]
+            else:
+                out[f.name] = [38, 10]  # unconstrained numeric without a contract type
+        return out
 
     def _query(self, pos: dict[str, Any]) -> str:
         plan = pos["plan"]
@@ -208,31 +233,28 @@ class PostgresExtractor:
             cols = ", ".join(quote_ident(c) for c in order)
             vals = ", ".join(sql_literal(pos["last"][c], types[c]) for c in order)
             where.append(f"({cols}) > ({vals})")
-        sql = f"SELECT * FROM {self.relation}"
+        # numeric travels as text: ADBC's binary numeric decoding costs about as much client CPU as all other
+        # columns together (bench/ingest_postgres.py), while Arrow's string -> decimal128 cast is cheap.
+        select = ", ".join(
+            f"{quote_ident(c)}::text AS {quote_ident(c)}" if c in plan["decimals"] else quote_ident(c) for c in types
+        )
+        sql = f"SELECT {select} FROM {self.relation}"
         if where:
             sql += " WHERE " + " AND ".join(where)
         return sql + " ORDER BY " + ", ".join(quote_ident(c) for c in order)
 
     # ------------------------------------------------------------------ types
-    def _target_schema(self, schema: pa.Schema) -> pa.Schema:
+    @staticmethod
+    def _target_schema(schema: pa.Schema, decimals: dict[str, list[int]]) -> pa.Schema:
         """Arrow types to store: numeric -> decimal128(p, s), other opaque Postgres types -> string."""
-        decls = {c.source_name: c.type for c in self.contract.columns}
         fields = []
         for f in schema:
-            typ = f.type
-            if isinstance(typ, pa.BaseExtensionType):
-                meta = f.metadata or {}
-                if meta.get(b"POSTGRESQL:type") == b"numeric":
-                    typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
-                    if typmod >= 4:
-                        precision, scale = (typmod - 4) >> 16, (typmod - 4) & 0xFFFF
-                    elif (m := DECIMAL_TYPE.match(decls.get(f.name, ""))) is not None:
-                        precision, scale = int(m.group(1)), int(m.group(2))
-                    else:
-                        precision, scale = 38, 10  # unconstrained numeric without a contract type
-                    typ = pa.decimal128(precision, scale)
-                else:
-                    typ = pa.string()
+            if f.name in decimals:
+                typ: pa.DataType = pa.decimal128(*decimals[f.name])
+            elif isinstance(f.type, pa.BaseExtensionType):
+                typ = pa.string()
+            else:
+                typ = f.type
             fields.append(pa.field(f.name, typ))
         return pa.schema(fields)
 
@@ -241,7 +263,9 @@ class PostgresExtractor:
         columns = []
         for col, field in zip(batch.columns, target, strict=True):
             if isinstance(col.type, pa.BaseExtensionType):
-                col = pc.cast(col.storage, field.type)
+                col = col.storage
+            if col.type != field.type:
+                col = pc.cast(col, field.type)
             columns.append(col)
         return pa.RecordBatch.from_arrays(columns, schema=target)
 
@@ -252,7 +276,7 @@ class PostgresExtractor:
         cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(self.batch_hint_bytes)})
         cur.execute(self._query(pos))
         reader = cur.fetch_record_batch()
-        target = self._target_schema(reader.schema)
+        target = self._target_schema(reader.schema, pos["plan"]["decimals"])
         pos["schema"] = [[f.name, str(f.type)] for f in target]
         tmp = Path(tempfile.mkdtemp(prefix="pg-parts-", dir=self.tmp_dir))
         writer: pq.ParquetWriter | None = None
@@ -267,7 +291,10 @@ class PostgresExtractor:
             head, rest = table.slice(0, n), table.slice(n)
             buffered, buffered_rows = rest.to_batches(), rest.num_rows
             if writer is None:
-                writer = pq.ParquetWriter(path, target, compression="snappy")
+                # Dictionary-encode text only: on ids, amounts and timestamps it costs ~2/3 of the write CPU and
+                # makes files larger (bench/ingest_postgres.py).
+                text = [f.name for f in target if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+                writer = pq.ParquetWriter(path, target, compression="snappy", use_dictionary=text or False)
             writer.write_table(head, row_group_size=n)
             part_rows += n
             last_head = head
@@ -286,8 +313,9 @@ class PostgresExtractor:
             path.unlink()
             job.part_written(raw_file)
 
+        batches = _prefetch(reader)
         try:
-            for batch in reader:
+            for batch in batches:
                 if batch.num_rows == 0:
                     continue
                 buffered.append(self._convert(batch, target))
@@ -306,6 +334,7 @@ class PostgresExtractor:
                 assert last_head is not None
                 close_part(last_head)
         finally:
+            batches.close()  # joins the prefetch thread before the connection is closed
             if writer is not None:
                 writer.close()
             shutil.rmtree(tmp, ignore_errors=True)
@@ -330,6 +359,53 @@ class PostgresExtractor:
                 "order": plan["order"],
             },
         )
+
+
+def _prefetch(reader: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Read the next batches in a thread while the caller converts and writes the current one.
+
+    Arrow's reader and the Parquet writer release the GIL, so decoding COPY data and encoding Parquet overlap.
+    Memory stays bounded by `depth` batches. On exit the thread is joined before the caller can close the
+    connection the reader streams from.
+    """
+    batches: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def pump() -> None:
+        try:
+            for batch in reader:
+                while not stop.is_set():
+                    try:
+                        batches.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = done
+        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+            item = exc
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=pump, name="pg-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _jsonable(value: Any) -> Any:
