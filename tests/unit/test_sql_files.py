@@ -119,7 +119,7 @@ def test_malformed_files_are_rejected_with_their_path(tmp_path: Path) -> None:
     (tmp_path / "quality").mkdir()
     bad = tmp_path / "quality" / "dq_missing_severity.sql"
     bad.write_text("SELECT 1 FROM curated.sales WHERE false")
-    with pytest.raises(SqlFileError, match="dq_missing_severity.sql: an assertion needs exactly one header"):
+    with pytest.raises(SqlFileError, match=r"dq_missing_severity\.sql: an assertion needs exactly one header"):
         load_sql_files(tmp_path)
     bad.write_text("-- severity: error\nSELECT 1; SELECT 2")
     with pytest.raises(SqlFileError, match="expected exactly one statement, found 2"):
