@@ -44,7 +44,8 @@ def run_query(
     err: Console | None = None,
 ) -> int:
     """Exit code: 0 ok, 1 the query failed, 2 bad usage (arguments, missing lake or config)."""
-    out = out or Console(file=sys.stdout, soft_wrap=True)
+    # Piped output gets the table at its natural width instead of cells cut to 80 columns.
+    out = out or Console(file=sys.stdout, soft_wrap=True, width=None if sys.stdout.isatty() else 10_000)
     err = err or Console(file=sys.stderr, soft_wrap=True)
     fmt = output_format.lower()
     if fmt not in FORMATS:
