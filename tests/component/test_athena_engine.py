@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from dataplatform.athena import load_sql_files
-from dataplatform.athena.catalog import LakeDirCatalog, decode_presto_view
+from dataplatform.athena.catalog import LakeDirCatalog, decode_presto_view, export_lake_dir
 from dataplatform.athena.engine import AthenaQueryError, LocalAthena
 from dataplatform.config import load_config
 from tests.component.athena_support import BUCKET, clean_data, glue_table, write_lake_dir, write_moto
@@ -176,3 +176,28 @@ def test_unsupported_table_format_is_skipped(tmp_path: Path) -> None:
     LakeDirCatalog(tmp_path).put_table("retail_curated", table)
     with LocalAthena.from_lake_dir(tmp_path, CONFIG) as engine:
         assert "unsupported format" in engine.skipped["retail_curated.sales"]
+
+
+def test_glue_mirror_follows_rewritten_partitions_and_exports_a_lake_dir(tmp_path: Path, aws_env: None) -> None:
+    with mock_aws():
+        glue, s3 = boto3.client("glue"), boto3.client("s3")
+        data = clean_data()
+        write_moto(glue, s3, CONFIG, data)
+        cache = tmp_path / "cache"
+        with LocalAthena.from_glue(cache, CONFIG, curated_bucket=BUCKET) as engine:
+            engine.run_file(next(f for f in load_sql_files() if f.name == "sales_usd"))
+        # a merge rewrites a partition under a new file name: the old local copy must not be read again
+        old_key = "curated/sales/transaction_date=2024-01-05/part-00000.zstd.parquet"
+        body = s3.get_object(Bucket=BUCKET, Key=old_key)["Body"].read()
+        s3.delete_object(Bucket=BUCKET, Key=old_key)
+        s3.put_object(Bucket=BUCKET, Key=old_key.replace("part-00000", "part-00001"), Body=body)
+        with LocalAthena.from_glue(cache, CONFIG) as engine:
+            assert engine.execute("SELECT count(*) FROM curated.sales").rows == [(len(data["sales"]),)]
+        lake = tmp_path / "lake"
+        export_lake_dir(lake, databases=["retail_curated", "retail_marts"], buckets=[BUCKET], glue=glue, s3=s3)
+    # offline: no moto any more
+    assert (lake / "s3" / BUCKET / old_key.replace("part-00000", "part-00001")).is_file()
+    with LocalAthena.from_lake_dir(lake, CONFIG) as offline:
+        assert offline.skipped == {}
+        total = offline.execute("SELECT count(*) FROM marts.sales_usd").rows[0][0]
+    assert total == len(data["sales"]) + len(data["transactions"])
