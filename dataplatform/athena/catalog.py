@@ -42,6 +42,10 @@ class Catalog(Protocol):
         """Create or replace a table from a Glue `TableInput`; creates the database if needed."""
         ...
 
+    def delete_table(self, database: str, name: str) -> bool:
+        """Remove a table or view definition (never its data); False if there was none."""
+        ...
+
     def local_files(self, location: str) -> list[Path]:
         """Data files under an s3:// location, as local paths (hidden `_`/`.` files excluded), sorted."""
         ...
@@ -131,6 +135,13 @@ class LakeDirCatalog:
         tmp.write_text(json.dumps(table, indent=2, default=_json_default), encoding="utf-8")
         tmp.replace(path)  # atomic, so a concurrent reader never sees half a definition
 
+    def delete_table(self, database: str, name: str) -> bool:
+        path = self.glue_dir / database / f"{name}.json"
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
+
     def path_of(self, location: str) -> Path:
         bucket, key = split_s3_uri(location)
         return self.lake_dir / "s3" / bucket / key
@@ -174,6 +185,13 @@ class GlueCatalog:
             self.glue.create_table(DatabaseName=database, TableInput=table_input)
         except self.glue.exceptions.AlreadyExistsException:
             self.glue.update_table(DatabaseName=database, TableInput=table_input)
+
+    def delete_table(self, database: str, name: str) -> bool:
+        try:
+            self.glue.delete_table(DatabaseName=database, Name=name)
+        except self.glue.exceptions.EntityNotFoundException:
+            return False
+        return True
 
     def local_files(self, location: str) -> list[Path]:
         """Mirror the objects under `location` into the cache (exact bytes), then list them locally.

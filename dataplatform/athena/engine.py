@@ -359,6 +359,8 @@ class LocalAthena:
                 return self._create_view(statement, rendered, source)
             if kind == "TABLE" and statement.find(exp.ExternalProperty) is not None:
                 return self._create_external_table(statement, rendered, source)
+        if isinstance(statement, exp.Drop) and (statement.kind or "").upper() in ("VIEW", "TABLE"):
+            return self._drop(statement, rendered, source)
         return self._run(statement, rendered, source)
 
     def run_file(self, sql_file: SqlFile) -> QueryResult:
@@ -478,6 +480,19 @@ class LocalAthena:
                 "StorageDescriptor": {"Columns": glue_columns, "SerdeInfo": {}},
             },
         )
+        return QueryResult([], [])
+
+    def _drop(self, statement: exp.Drop, rendered: str, source: str | None) -> QueryResult:
+        """DROP VIEW / DROP TABLE: the catalog entry goes (never the data, as in Athena), then the DuckDB view."""
+        table = statement.find(exp.Table)
+        if table is None or not table.db:
+            raise AthenaQueryError("DROP needs a database-qualified name", sql=rendered, stage="parse", source=source)
+        existed = self.catalog.delete_table(table.db, table.name)
+        if not existed and not statement.args.get("exists"):
+            raise AthenaQueryError(
+                f"{table.db}.{table.name} does not exist", sql=rendered, stage="execute", source=source
+            )
+        self.con.execute(f"DROP VIEW IF EXISTS {_quote(table.db)}.{_quote(table.name)}")
         return QueryResult([], [])
 
     def _create_external_table(self, statement: exp.Create, rendered: str, source: str | None) -> QueryResult:

@@ -201,3 +201,17 @@ def test_glue_mirror_follows_rewritten_partitions_and_exports_a_lake_dir(tmp_pat
         assert offline.skipped == {}
         total = offline.execute("SELECT count(*) FROM marts.sales_usd").rows[0][0]
     assert total == len(data["sales"]) + len(data["transactions"])
+
+
+def test_drop_view_removes_it_from_the_catalog_but_keeps_data(lake: Path) -> None:
+    with LocalAthena.from_lake_dir(lake, CONFIG) as engine:
+        engine.execute("CREATE OR REPLACE VIEW marts.tmp AS SELECT 1 AS one")
+        engine.execute("DROP VIEW marts.tmp")
+        engine.execute("DROP VIEW IF EXISTS marts.tmp")
+        with pytest.raises(AthenaQueryError, match="does not exist"):
+            engine.execute("DROP VIEW marts.tmp")
+        engine.execute("DROP TABLE curated.customers")
+    assert LakeDirCatalog(lake).get_table("retail_marts", "tmp") is None
+    assert (lake / "s3" / BUCKET / "curated" / "customers").is_dir()  # like Athena: the data stays
+    with LocalAthena.from_lake_dir(lake, CONFIG) as fresh, pytest.raises(AthenaQueryError, match="customers"):
+        fresh.execute("SELECT * FROM curated.customers")
