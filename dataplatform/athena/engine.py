@@ -210,7 +210,7 @@ class LocalAthena:
         self.skipped: dict[str, str] = {}
         """`db.table` -> reason, for catalog entries that could not be mapped (unknown format, broken view)."""
         self.con = duckdb.connect()
-        self.refresh()
+        self._map_catalog()
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -254,7 +254,13 @@ class LocalAthena:
 
     # ------------------------------------------------------------ catalog -> DuckDB
     def refresh(self) -> None:
-        """(Re)map every catalog table, then every view (views may read views: retried until no progress)."""
+        """Map the catalog again in a new DuckDB connection: picks up new files, tables and dropped entries."""
+        self.con.close()
+        self.con = duckdb.connect()
+        self._map_catalog()
+
+    def _map_catalog(self) -> None:
+        """Map every catalog table, then every view (views may read views: retried until no progress)."""
         self.skipped.clear()
         views: list[tuple[str, dict[str, Any]]] = []
         for database in self.catalog.databases():

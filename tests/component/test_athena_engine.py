@@ -215,3 +215,15 @@ def test_drop_view_removes_it_from_the_catalog_but_keeps_data(lake: Path) -> Non
     assert (lake / "s3" / BUCKET / "curated" / "customers").is_dir()  # like Athena: the data stays
     with LocalAthena.from_lake_dir(lake, CONFIG) as fresh, pytest.raises(AthenaQueryError, match="customers"):
         fresh.execute("SELECT * FROM curated.customers")
+
+
+def test_refresh_picks_up_new_partitions(lake: Path) -> None:
+    data = clean_data()
+    with LocalAthena.from_lake_dir(lake, CONFIG) as engine:
+        before = engine.execute("SELECT count(*) FROM curated.sales").rows[0][0]
+        new_sale = {**data["sales"][0], "transaction_id": "S99", "transaction_date": date(2024, 1, 9)}
+        write_lake_dir(lake, CONFIG, {"sales": [*data["sales"], new_sale]})
+        engine.refresh()
+        after = engine.execute("SELECT count(*), max(transaction_date) FROM curated.sales").rows[0]
+    assert before == len(data["sales"])
+    assert after == (len(data["sales"]) + 1, date(2024, 1, 9))
