@@ -370,7 +370,7 @@ class LocalAthena:
         return self._run(statement, rendered, source)
 
     def run_file(self, sql_file: SqlFile) -> QueryResult:
-        return self.execute(sql_file.text, source=str(sql_file.path))
+        return self.execute(sql_file.statement_text, source=str(sql_file.path))
 
     def _schema(self) -> dict[str, dict[str, dict[str, str]]]:
         """Column types of every mapped table and view, for sqlglot's type annotation."""
