@@ -298,8 +298,10 @@ class LocalAthena:
         select = [f"CAST({_quote(c)} AS {glue_type_to_duckdb(t)}) AS {_quote(c)}" for c, t in columns]
         # Partition values come from the `key=value` path segments; taken from the file name rather than
         # DuckDB's hive_partitioning so that unrelated `k=v` directories (e.g. run_id=...) add no columns.
+        # Hive escapes special characters in values (%3A) and writes a null as __HIVE_DEFAULT_PARTITION__.
         select += [
-            f"CAST(NULLIF(regexp_extract(filename, {_literal(f'/{c}=([^/]+)/')}, 1), '') AS {glue_type_to_duckdb(t)})"
+            "CAST(NULLIF(NULLIF(url_decode(regexp_extract(filename, "
+            f"{_literal(f'/{c}=([^/]+)/')}, 1)), ''), '__HIVE_DEFAULT_PARTITION__') AS {glue_type_to_duckdb(t)})"
             f" AS {_quote(c)}"
             for c, t in partitions
         ]

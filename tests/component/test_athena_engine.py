@@ -14,7 +14,14 @@ from dataplatform.athena import load_sql_files
 from dataplatform.athena.catalog import LakeDirCatalog, decode_presto_view, export_lake_dir
 from dataplatform.athena.engine import AthenaQueryError, LocalAthena
 from dataplatform.config import load_config
-from tests.component.athena_support import BUCKET, clean_data, glue_table, write_lake_dir, write_moto
+from tests.component.athena_support import (
+    BUCKET,
+    clean_data,
+    glue_table,
+    parquet_objects,
+    write_lake_dir,
+    write_moto,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "pipeline.yaml")
@@ -227,3 +234,20 @@ def test_refresh_picks_up_new_partitions(lake: Path) -> None:
         after = engine.execute("SELECT count(*), max(transaction_date) FROM curated.sales").rows[0]
     assert before == len(data["sales"])
     assert after == (len(data["sales"]) + 1, date(2024, 1, 9))
+
+
+def test_hive_escaped_and_null_partition_values(tmp_path: Path) -> None:
+    table = glue_table(CONFIG, "exchange_rates")
+    table["PartitionKeys"].append({"Name": "source_tag", "Type": "string"})
+    LakeDirCatalog(tmp_path).put_table("retail_curated", table)
+    rows = [r for r in clean_data()["exchange_rates"] if r["rate_date"] == date(2024, 1, 5)]
+    body = next(iter(parquet_objects(CONFIG, "exchange_rates", rows).values()))
+    base = tmp_path / "s3" / BUCKET / "curated" / "exchange_rates" / "rate_date=2024-01-05"
+    for tag in ("ecb%3Adaily", "__HIVE_DEFAULT_PARTITION__"):
+        (base / f"source_tag={tag}").mkdir(parents=True)
+        (base / f"source_tag={tag}" / "part-00000.parquet").write_bytes(body)
+    with LocalAthena.from_lake_dir(tmp_path, CONFIG) as engine:
+        got = engine.execute(
+            "SELECT source_tag, rate_date, count(*) FROM curated.exchange_rates GROUP BY 1, 2 ORDER BY 1 NULLS LAST"
+        ).rows
+    assert got == [("ecb:daily", date(2024, 1, 5), len(rows)), (None, date(2024, 1, 5), len(rows))]
