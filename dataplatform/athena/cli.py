@@ -40,6 +40,7 @@ def run_query(
     config_path: Path,
     curated_bucket: str | None,
     *,
+    database: str | None = "curated",
     out: Console | None = None,
     err: Console | None = None,
 ) -> int:
@@ -80,7 +81,7 @@ def run_query(
         for name, reason in engine.skipped.items():
             err.print(f"warning: {name} is not queryable locally: {reason}", markup=False)
         try:
-            result = engine.execute(sql, source=str(file) if file else None)
+            result = engine.execute(sql, source=str(file) if file else None, database=database)
         except AthenaQueryError as exc:
             err.print(str(exc), markup=False, highlight=False)
             return 1

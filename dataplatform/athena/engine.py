@@ -207,6 +207,7 @@ class LocalAthena:
         self.databases = dict(databases or {})
         """Logical database name -> catalog database name, applied to every statement (see sqlfiles)."""
         self.params = dict(params or {})
+        self._current_db: str | None = None
         self.skipped: dict[str, str] = {}
         """`db.table` -> reason, for catalog entries that could not be mapped (unknown format, broken view)."""
         self.con = duckdb.connect()
@@ -341,9 +342,13 @@ class LocalAthena:
         except SqlFileError as exc:
             raise AthenaQueryError(str(exc), sql=sql, stage="render", source=source) from exc
 
-    def execute(self, sql: str, *, source: str | None = None) -> QueryResult:
-        """Run one Athena SQL statement (logical or real database names, `{{ param }}` placeholders allowed)."""
+    def execute(self, sql: str, *, source: str | None = None, database: str | None = None) -> QueryResult:
+        """Run one Athena SQL statement (logical or real database names, `{{ param }}` placeholders allowed).
+
+        `database` is Athena's QueryExecutionContext.Database: where unqualified table names are looked up.
+        """
         rendered = self.render(sql, source=source or "<sql>")
+        self._use(database, rendered, source)
         try:
             statements = [s for s in sqlglot.parse(rendered, read=READ_DIALECT) if s is not None]
         except sqlglot.errors.ParseError as exc:
@@ -370,6 +375,22 @@ class LocalAthena:
         if isinstance(statement, exp.Drop) and (statement.kind or "").upper() in ("VIEW", "TABLE"):
             return self._drop(statement, rendered, source)
         return self._run(statement, rendered, source)
+
+    def _use(self, database: str | None, rendered: str, source: str | None) -> None:
+        if database is None:
+            self.con.execute("USE memory.main")
+            self._current_db: str | None = None
+            return
+        name = self.databases.get(database, database)
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [name]
+        ).fetchone()
+        if not exists or not exists[0]:
+            raise AthenaQueryError(
+                f"database {name!r} does not exist in the catalog", sql=rendered, stage="execute", source=source
+            )
+        self.con.execute(f"USE {_quote(name)}")
+        self._current_db = name
 
     def run_file(self, sql_file: SqlFile) -> QueryResult:
         return self.execute(sql_file.statement_text, source=str(sql_file.path))
@@ -402,7 +423,8 @@ class LocalAthena:
             node.meta[TYPE_TAG] = i
         try:
             schema = MappingSchema(self._schema(), dialect="duckdb")
-            typed = annotate_types(qualify(statement.copy(), schema=schema, dialect=READ_DIALECT), schema=schema)
+            qualified = qualify(statement.copy(), db=self._current_db, schema=schema, dialect=READ_DIALECT)
+            typed = annotate_types(qualified, schema=schema)
         except (sqlglot.errors.SqlglotError, KeyError, ValueError):
             return statement
         finally:

@@ -164,3 +164,18 @@ def test_fresh_process_reads_the_persisted_lake_from_the_environment(lake: Path)
     assert json.loads(completed.stdout) == [
         {"total_revenue": str(sum(s["amount_usd"] for s in sales)), "orders": len(sales)}
     ]
+
+
+def test_unqualified_names_resolve_in_the_selected_database(lake: Path) -> None:
+    sales = clean_data()["sales"]
+    got = query_json(lake, "SELECT count(*) AS n, sum(quantity / 2) AS halves FROM sales")
+    # integer division per row, as in Trino: needs the column type of `quantity`, found in the selected database
+    assert got == [{"n": len(sales), "halves": sum(s["quantity"] // 2 for s in sales)}]
+    result = runner.invoke(
+        app, ["query", "SELECT count(*) AS n FROM kpi_summary", "-d", "marts", "--format", "csv",
+              "--lake-dir", str(lake)]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["n", "1"]
+    missing = runner.invoke(app, ["query", "SELECT 1", "-d", "nope", "--lake-dir", str(lake)])
+    assert missing.exit_code == 1 and "database 'nope' does not exist" in missing.stderr
