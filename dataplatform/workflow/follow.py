@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -53,7 +54,10 @@ def follow_aws_run(
         request["window"] = {"start": window[0], "end": window[1]}
     if datasets:
         request["datasets"] = datasets
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(request))["executionArn"]
+    # A readable, unique name: the console lists executions by name.
+    label = f"{window[0]}_{window[1]}" if window else "default-window"
+    name = f"cli-{label}-{uuid.uuid4().hex[:8]}"
+    execution = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(request))["executionArn"]
     console.print(f"started {execution}")
     seen = 0
     while True:
