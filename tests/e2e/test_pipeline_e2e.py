@@ -9,8 +9,8 @@ import json
 from decimal import Decimal
 
 import pytest
-from dataplatform.local.apis import Faults
 
+from dataplatform.local.apis import Faults
 from dataplatform.local.runner import LocalPlatform
 from dataplatform.local.sample_data import add_transactions, extra_sales_file
 from tests.e2e.support import (
