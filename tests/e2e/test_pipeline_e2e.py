@@ -70,22 +70,32 @@ def test_same_window_again_changes_nothing(platform: LocalPlatform) -> None:
     assert state_objects(platform).keys() == before_state.keys()
 
 
-def test_incremental_run_processes_only_new_data(platform: LocalPlatform) -> None:
+def test_incremental_run_with_a_tiny_time_budget_processes_only_new_data(platform: LocalPlatform) -> None:
+    """Incremental and continuation together: new Postgres rows and three new CSV drops, ingested by Lambdas that
+    are always short of time, so the ingest loop continues several times; the result is exactly the new data."""
     before = curated_snapshot(platform)
     new_ids = add_transactions(platform.postgres_uri, 7)
-    name, body = extra_sales_file(1, first_id=900_000, rows=12)
-    platform.put_landing_file(name, body)
-
-    result = platform.run(window=("2024-04-01", "2024-04-02"))
+    drops = [extra_sales_file(i, first_id=900_000 + 100 * i, rows=12) for i in (1, 2, 3)]
+    for name, body in drops:
+        platform.put_landing_file(name, body)
+    platform.options.lambda_timeout_s = 0.001  # every call stops after its first chunk
+    try:
+        result = platform.run(window=("2024-04-01", "2024-04-02"))
+    finally:
+        platform.options.lambda_timeout_s = 900.0
     assert result.status == "SUCCEEDED", result.cause
+    continuations = [e for e in platform.events if e.phase == "continue" and e.dataset == "sales"]
+    assert len(continuations) >= 2, "expected the ingest loop to call the CSV Lambda several times"
     _assert_conservation(result.datasets)
     assert result.datasets["transactions"]["raw_rows"] == len(new_ids)
-    assert result.datasets["sales"]["raw_rows"] == 12
+    assert result.datasets["sales"]["raw_rows"] == 36  # only the three new files
     assert result.datasets["products"]["raw_rows"] == len(platform.sample.products)  # full load by design
     assert result.datasets["customers"]["raw_rows"] == 0  # nothing updated since the committed watermark
     after = curated_snapshot(platform)
     assert len(after["transactions"]) == len(before["transactions"]) + len(new_ids)
-    assert len(after["sales"]) == len(before["sales"]) + 12
+    assert len(after["sales"]) == len(before["sales"]) + 36
+    assert after["customers"] == before["customers"]
+    assert set(before["exchange_rates"]) <= set(after["exchange_rates"])  # plus the new window's rates
     SNAPSHOTS["after_incremental"] = after
 
 
@@ -121,4 +131,8 @@ def test_failure_notifies_audits_and_leaves_state_and_raw(platform: LocalPlatfor
     assert recovered.run_id == result.run_id
     assert recovered.datasets["transactions"]["raw_rows"] == 3  # the same raw, not extracted twice
     _assert_conservation(recovered.datasets)
-    assert len(curated_snapshot(platform)["transactions"]) == len(SNAPSHOTS["after_incremental"]["transactions"]) + 3
+    # What a clean run over this window gives: the previous contents plus exactly the 3 new transactions.
+    before, after = SNAPSHOTS["after_incremental"], curated_snapshot(platform)
+    assert len(after["transactions"]) == len(before["transactions"]) + 3
+    assert set(before["transactions"]) <= set(after["transactions"])
+    assert after["customers"] == before["customers"] and after["sales"] == before["sales"]
