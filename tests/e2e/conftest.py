@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    options = LocalOptions(root=ROOT, lake_dir=tmp_path_factory.mktemp("lake"), scale=E2E_SCALE, fresh=True)
-    with LocalPlatform(options) as running:
-        yield running
+def platform() -> Iterator[LocalPlatform]:
+    # Not tmp_path_factory: pytest prunes old basetemp directories of the same user, and another pytest process
+    # on the machine can delete ours (with pgserver's data directory) while this long module is still running.
+    lake_dir = Path(tempfile.mkdtemp(prefix="dataplatform-e2e-"))
+    try:
+        with LocalPlatform(LocalOptions(root=ROOT, lake_dir=lake_dir, scale=E2E_SCALE, fresh=True)) as running:
+            yield running
+    finally:
+        shutil.rmtree(lake_dir, ignore_errors=True)
