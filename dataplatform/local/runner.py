@@ -132,12 +132,13 @@ class Dispatcher:
         merged = {**job.get("DefaultArguments", {}), **arguments}  # Glue's own merge rule
         dataset = merged.get("--dataset")
         run_id = f"jr_{uuid.uuid4().hex}"
-        self.platform.emit(Event("standardize", dataset, "start", {"job": job_name}))
-        started = time.monotonic()
         try:
             from dataplatform.local.spark_runner import run_glue_job
 
             with self._glue_lock:
+                # Started once it has the (single, local) SparkSession: durations exclude time queued.
+                self.platform.emit(Event("standardize", dataset, "start", {"job": job_name}))
+                started = time.monotonic()
                 run_glue_job(job_name, merged)
         except Exception as exc:
             self.platform.emit(Event("standardize", dataset, "failed", {"error": f"{type(exc).__name__}: {exc}"}))
