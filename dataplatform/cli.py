@@ -28,6 +28,26 @@ def validate(
         typer.echo(f"  wave {i}: {', '.join(wave)}")
 
 
+@app.command("query")
+def query(
+    sql: Annotated[str | None, typer.Argument(help="Athena (Trino) SQL; curated./marts./audit. names work")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Run a SQL file (e.g. sql/marts/...)")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json", case_sensitive=False)] = "table",
+    lake_dir: Annotated[
+        Path | None,
+        typer.Option("--lake-dir", help="Local lake (default: $DATAPLATFORM_LAKE_DIR or .local-lake)"),
+    ] = None,
+    config: Annotated[Path, typer.Option("--config", "-c", help="Path to pipeline.yaml")] = Path("pipeline.yaml"),
+    curated_bucket: Annotated[
+        str | None, typer.Option("--curated-bucket", envvar="CURATED_BUCKET", help="For {{ curated_bucket }}")
+    ] = None,
+) -> None:
+    """Run Athena SQL against the persisted local lake (DuckDB), e.g. after `make demo`."""
+    from dataplatform.athena.cli import run_query  # DuckDB and sqlglot load only for this command
+
+    raise typer.Exit(run_query(sql, file, output_format, lake_dir, config, curated_bucket))
+
+
 @app.command("demo")
 def demo() -> None:
     """Run the whole workflow locally (not built yet: see issue 'Workflow ... make demo')."""

@@ -1,0 +1,1 @@
+"""Contract-driven standardization (raw -> curated) in plain PySpark: no awsglue imports, no Python UDFs."""
