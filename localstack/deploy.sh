@@ -8,6 +8,7 @@
 #   LOCALSTACK_PORT       gateway port on 127.0.0.1 (default 4566); or LOCALSTACK_ENDPOINT for a full URL
 #   AWS_REGION            region to deploy to (default us-east-1); the account is LocalStack's 000000000000
 #   CDK_APP_DIR           directory holding cdk.json (default: the repo root)
+#   CDK_APP               command that synthesizes the app, overriding cdk.json's "app" (e.g. another venv's python)
 #   CDK_OUTDIR            cloud assembly directory (default: <CDK_APP_DIR>/cdk.out); the test suite uses a tmp dir
 #   CDK_OUTPUTS_FILE      where deploy writes the stack outputs as JSON (default: <CDK_OUTDIR>/outputs.json)
 set -euo pipefail
@@ -37,6 +38,8 @@ if [[ ! -x node_modules/.bin/cdk ]]; then
   [[ -f package.json ]] || die "no package.json pinning aws-cdk in $APP_DIR"
   if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 fi
+app_args=()
+[[ -n "${CDK_APP:-}" ]] && app_args=(--app "$CDK_APP")
 cdk() { npx --no-install cdk "$@"; }
 
 curl_health() {
@@ -56,15 +59,15 @@ case "${1:-deploy}" in
     ;;
   deploy)
     bootstrap
-    cdk deploy --all --require-approval never --progress events --output "$OUTDIR" \
+    cdk deploy --all --require-approval never --progress events --output "$OUTDIR" "${app_args[@]}" \
       --outputs-file "${CDK_OUTPUTS_FILE:-$OUTDIR/outputs.json}" >&2
     echo "deploy.sh: deployed to $ENDPOINT ($AWS_REGION); outputs in ${CDK_OUTPUTS_FILE:-$OUTDIR/outputs.json}"
     ;;
   destroy)
     curl_health
     # Reuse an assembly synthesized by deploy (faster, and destroys exactly what was deployed).
-    if [[ -f "$OUTDIR/manifest.json" ]]; then app=(--app "$OUTDIR"); else app=(--output "$OUTDIR"); fi
-    cdk destroy --all --force "${app[@]}" >&2
+    if [[ -f "$OUTDIR/manifest.json" ]]; then app_args=(--app "$OUTDIR"); fi
+    cdk destroy --all --force --output "$OUTDIR" "${app_args[@]}" >&2
     echo "deploy.sh: destroyed the stacks at $ENDPOINT ($AWS_REGION)"
     ;;
   *)

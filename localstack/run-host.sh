@@ -38,28 +38,30 @@ find_python() {
   return 1
 }
 
-# The venv is rebuilt only when its inputs change: the pins and the executor plugin's sources.
-venv_stamp() {
-  cat "$HERE/requirements.txt" "$HERE"/host_executor/pyproject.toml "$HERE"/host_executor/localstack_host_executor/*.py \
-    | sha256sum | cut -d' ' -f1
-}
+# The venv is rebuilt only when the pins change; the plugin (our own code) is reinstalled when its sources change.
+stamp_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 install_venv() {
-  local stamp python
-  stamp="$(venv_stamp)"
-  if [[ -x "$VENV/bin/python" && "$(cat "$VENV/.stamp" 2>/dev/null)" == "$stamp" ]]; then
-    return 0
-  fi
-  python="$(find_python)" || die "LocalStack needs Python 3.13 and none was found (tried \$LOCALSTACK_PYTHON, \
+  local pins plugin python
+  pins="$(stamp_of "$HERE/requirements.txt")"
+  plugin="$(stamp_of "$HERE"/host_executor/pyproject.toml "$HERE"/host_executor/localstack_host_executor/*.py)"
+  if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.stamp-pins" 2>/dev/null)" != "$pins" ]]; then
+    python="$(find_python)" || die "LocalStack needs Python 3.13 and none was found (tried \$LOCALSTACK_PYTHON, \
 ${PYENV_ROOT:-$HOME/.pyenv}/versions/3.13.*/bin/python3 and python3.13 on PATH). Install one, e.g. 'pyenv install 3.13'."
-  echo "run-host.sh: installing LocalStack into $VENV with $python" >&2
-  rm -rf "$VENV"
-  "$python" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt" 2> >(grep -v '^WARNING: Location' >&2)
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "$HERE/host_executor" 2> >(grep -v '^WARNING: Location' >&2)
-  # This machine sets PYTHONDONTWRITEBYTECODE=1; without compiled bytecode every start recompiles LocalStack.
-  "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null 2>&1 || true
-  echo "$stamp" >"$VENV/.stamp"
+    echo "run-host.sh: installing LocalStack into $VENV with $python" >&2
+    rm -rf "$VENV"
+    "$python" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt" \
+      2> >(grep -v '^WARNING: Location' >&2)
+    # This machine sets PYTHONDONTWRITEBYTECODE=1; without compiled bytecode every start recompiles LocalStack.
+    "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null 2>&1 || true
+    echo "$pins" >"$VENV/.stamp-pins"
+  fi
+  if [[ "$(cat "$VENV/.stamp-plugin" 2>/dev/null)" != "$plugin" ]]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall \
+      "$HERE/host_executor" 2> >(grep -v '^WARNING: Location' >&2)
+    echo "$plugin" >"$VENV/.stamp-plugin"
+  fi
 }
 
 # PID of the process group leader we started, if it is still that LocalStack (guards against PID reuse).

@@ -17,11 +17,12 @@ import sys
 import threading
 from pathlib import Path
 
-from localstack import config
 from localstack.services.lambda_.invocation.executor_endpoint import ExecutorEndpoint, StatusErrorException
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 from localstack.utils.net import get_free_tcp_port
+
+from localstack import config
 
 LOG = logging.getLogger(__name__)
 
