@@ -38,6 +38,9 @@ def query(
         typer.Option("--lake-dir", help="Local lake (default: $DATAPLATFORM_LAKE_DIR or .local-lake)"),
     ] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Path to pipeline.yaml")] = Path("pipeline.yaml"),
+    database: Annotated[
+        str, typer.Option("--database", "-d", help="Database for unqualified table names (logical or Glue name)")
+    ] = "curated",
     curated_bucket: Annotated[
         str | None, typer.Option("--curated-bucket", envvar="CURATED_BUCKET", help="For {{ curated_bucket }}")
     ] = None,
@@ -45,7 +48,7 @@ def query(
     """Run Athena SQL against the persisted local lake (DuckDB), e.g. after `make demo`."""
     from dataplatform.athena.cli import run_query  # DuckDB and sqlglot load only for this command
 
-    raise typer.Exit(run_query(sql, file, output_format, lake_dir, config, curated_bucket))
+    raise typer.Exit(run_query(sql, file, output_format, lake_dir, config, curated_bucket, database=database))
 
 
 @app.command("demo")

@@ -29,7 +29,8 @@ PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_2
 PIP_PYTHON_VERSION = "3.12"
 
 # Parts of wheels no pipeline Lambda loads, removed to stay well under Lambda's 250 MB unzipped limit:
-# pyarrow's Flight and Substrait libraries (~37 MB), C++ headers, Cython sources and test suite.
+# pyarrow's Flight libraries (~31 MB), C++ headers, Cython sources and test suite. (libarrow_substrait must
+# stay: pyarrow.lib links it.)
 PRUNE_GLOBS = (
     "pyarrow/tests",
     "pyarrow/include",
@@ -39,10 +40,7 @@ PRUNE_GLOBS = (
     "pyarrow/libarrow_flight.so*",
     "pyarrow/_flight.*.so",
     "pyarrow/libarrow_python_flight.so*",
-    "pyarrow/libarrow_substrait.so*",
-    "pyarrow/_substrait.*.so",
     "pyarrow/flight.py",
-    "pyarrow/substrait.py",
 )
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Duration, Size, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -13,11 +13,12 @@ from constructs import Construct
 
 from dataplatform.config.models import CsvSource, PipelineConfig, PostgresSource, RestSource
 from infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, lambda_code
-from infra.nag import LAMBDA_RUNTIME_REASON, XRAY_REASON, acknowledge
+from infra.nag import LAMBDA_RUNTIME_REASON, PREFIX_REASON, XRAY_REASON, acknowledge
 from infra.storage import Storage
 
 SOURCE_KINDS = ("csv", "rest", "postgres")
 DEFAULT_MEMORY_MB = {"csv": 512, "rest": 512, "postgres": 1024}
+EPHEMERAL_MB = {"postgres": 2048}
 POSTGRES_VPC_CONTEXT = "postgres_vpc_id"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -117,6 +118,8 @@ class Ingestion(Construct):
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
             memory_size=memory_mb,
+            # Postgres parts are staged in /tmp before upload (bounded by part_max_rows); give them room.
+            ephemeral_storage_size=Size.mebibytes(EPHEMERAL_MB.get(kind, 512)),
             timeout=Duration.minutes(15),
             role=role,
             log_group=log_group,
@@ -161,8 +164,11 @@ class Ingestion(Construct):
         storage = self.storage
         storage.grant_prefixes(role, storage.raw_bucket, [f"raw/{d}/" for d in datasets], write=True)
         storage.grant_prefixes(role, storage.curated_bucket, [f"runs/*/{d}/" for d in datasets], write=True)
-        # Ingestion reads the committed watermark; only commit_state writes it.
-        storage.grant_prefixes(role, storage.curated_bucket, [f"state/{d}.json" for d in datasets])
+        # Ingestion reads the committed watermark and the CSV landing markers (state/<dataset>/processed/...);
+        # only commit_state writes them.
+        storage.grant_prefixes(
+            role, storage.curated_bucket, [p for d in datasets for p in (f"state/{d}.json", f"state/{d}/")]
+        )
 
         landing: list[str] = []
         for d in datasets:
@@ -177,6 +183,7 @@ class Ingestion(Construct):
                 role.add_to_principal_policy(
                     iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{external}/{prefix}*"])
                 )
+                acknowledge(role, f"AwsSolutions-IAM5[Resource::{external}/{prefix}*]", PREFIX_REASON)
                 role.add_to_principal_policy(
                     iam.PolicyStatement(
                         actions=["s3:ListBucket"],

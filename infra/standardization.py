@@ -174,7 +174,8 @@ class Standardization(Construct):
                     "glue:DeletePartition",
                     "glue:BatchDeletePartition",
                 ],
-                resources=[catalog_arn, database_arn, table_arn(dataset)],
+                # The job keeps two tables: the curated one and `<dataset>_quarantine` (rejected rows by run_id).
+                resources=[catalog_arn, database_arn, table_arn(dataset), table_arn(f"{dataset}_quarantine")],
             )
         )
         if dependencies:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -127,6 +127,14 @@ class Storage(Construct):
                 ),
             ),
         )
+
+        # Stack outputs: where to drop CSV files and what to point Athena clients at.
+        for output_id, value, description in (
+            ("RawBucketName", self.raw_bucket.bucket_name, "raw zone; drop CSV files under landing/<prefix>/"),
+            ("CuratedBucketName", self.curated_bucket.bucket_name, "curated zone, quarantine, state, runs, audit"),
+            ("AthenaWorkgroup", self.workgroup_name, "Athena workgroup for the curated, marts and audit databases"),
+        ):
+            CfnOutput(self, output_id, value=value, description=description)
 
     @staticmethod
     def _housekeeping_rules() -> list[s3.LifecycleRule]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,6 +40,10 @@ class Catalog(Protocol):
 
     def put_table(self, database: str, table_input: dict[str, Any]) -> None:
         """Create or replace a table from a Glue `TableInput`; creates the database if needed."""
+        ...
+
+    def delete_table(self, database: str, name: str) -> bool:
+        """Remove a table or view definition (never its data); False if there was none."""
         ...
 
     def local_files(self, location: str) -> list[Path]:
@@ -130,6 +135,13 @@ class LakeDirCatalog:
         tmp.write_text(json.dumps(table, indent=2, default=_json_default), encoding="utf-8")
         tmp.replace(path)  # atomic, so a concurrent reader never sees half a definition
 
+    def delete_table(self, database: str, name: str) -> bool:
+        path = self.glue_dir / database / f"{name}.json"
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
+
     def path_of(self, location: str) -> Path:
         bucket, key = split_s3_uri(location)
         return self.lake_dir / "s3" / bucket / key
@@ -174,22 +186,60 @@ class GlueCatalog:
         except self.glue.exceptions.AlreadyExistsException:
             self.glue.update_table(DatabaseName=database, TableInput=table_input)
 
+    def delete_table(self, database: str, name: str) -> bool:
+        try:
+            self.glue.delete_table(DatabaseName=database, Name=name)
+        except self.glue.exceptions.EntityNotFoundException:
+            return False
+        return True
+
     def local_files(self, location: str) -> list[Path]:
-        """Mirror the objects under `location` into the cache (exact bytes), then list them locally."""
+        """Mirror the objects under `location` into the cache (exact bytes), then list them locally.
+
+        Local files whose object is gone are deleted, so a partition that a merge rewrote is not read twice.
+        """
         bucket, prefix = split_s3_uri(location)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         root = self.cache.path_of(f"s3://{bucket}/{prefix}")
+        wanted: set[Path] = set()
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
-                target = self.cache.lake_dir / "s3" / bucket / obj["Key"]
                 if obj["Key"].endswith("/"):
                     continue
-                if target.is_file() and target.stat().st_size == obj["Size"]:
+                target = self.cache.lake_dir / "s3" / bucket / obj["Key"]
+                wanted.add(target)
+                modified = obj["LastModified"].timestamp()
+                if target.is_file() and target.stat().st_size == obj["Size"] and target.stat().st_mtime == modified:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.s3.download_file(bucket, obj["Key"], str(target))
+                os.utime(target, (modified, modified))
+        if root.is_dir():
+            for path in root.rglob("*"):
+                if path.is_file() and path not in wanted:
+                    path.unlink()
         return _data_files(root)
+
+
+def export_lake_dir(
+    lake_dir: Path | str, *, databases: list[str], buckets: list[str], glue: Any = None, s3: Any = None
+) -> None:
+    """Persist a lake for later offline use (`dataplatform query`): every object of `buckets` and every Glue
+    table of `databases` (views included), in the lake-dir layout."""
+    source = GlueCatalog(lake_dir, glue=glue, s3=s3)
+    for bucket in buckets:
+        source.local_files(f"s3://{bucket}/")
+    target = source.cache
+    for database in databases:
+        folder = target.glue_dir / database
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.json"):
+            stale.unlink()
+        for table in source.tables(database):
+            (folder / f"{table['Name']}.json").write_text(
+                json.dumps(table, indent=2, default=_json_default), encoding="utf-8"
+            )
 
 
 def encode_presto_view(original_sql: str, database: str, columns: list[dict[str, str]]) -> str:

@@ -40,11 +40,13 @@ def run_query(
     config_path: Path,
     curated_bucket: str | None,
     *,
+    database: str | None = "curated",
     out: Console | None = None,
     err: Console | None = None,
 ) -> int:
     """Exit code: 0 ok, 1 the query failed, 2 bad usage (arguments, missing lake or config)."""
-    out = out or Console(file=sys.stdout, soft_wrap=True)
+    # Piped output gets the table at its natural width instead of cells cut to 80 columns.
+    out = out or Console(file=sys.stdout, soft_wrap=True, width=None if sys.stdout.isatty() else 10_000)
     err = err or Console(file=sys.stderr, soft_wrap=True)
     fmt = output_format.lower()
     if fmt not in FORMATS:
@@ -79,7 +81,7 @@ def run_query(
         for name, reason in engine.skipped.items():
             err.print(f"warning: {name} is not queryable locally: {reason}", markup=False)
         try:
-            result = engine.execute(sql, source=str(file) if file else None)
+            result = engine.execute(sql, source=str(file) if file else None, database=database)
         except AthenaQueryError as exc:
             err.print(str(exc), markup=False, highlight=False)
             return 1

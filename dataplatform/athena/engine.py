@@ -23,6 +23,9 @@ from typing import Any
 import duckdb
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
 
 from dataplatform.athena.catalog import (
     Catalog,
@@ -41,6 +44,7 @@ from dataplatform.athena.sqlfiles import (
 from dataplatform.config import PipelineConfig
 
 READ_DIALECT = "athena"
+TYPE_TAG = "dataplatform_type_tag"
 DUCKDB_LINE = re.compile(r"LINE (\d+):")
 
 SERDE_BY_FORMAT = {
@@ -113,6 +117,56 @@ def duckdb_type_to_glue(duckdb_type: str) -> tuple[str, str]:
     return built.sql(dialect="hive").lower().replace(" ", ""), built.sql(dialect="trino").lower().replace(", ", ",")
 
 
+INTEGER_PRECISION = {
+    exp.DataType.Type.TINYINT: 3,
+    exp.DataType.Type.SMALLINT: 5,
+    exp.DataType.Type.INT: 10,
+    exp.DataType.Type.BIGINT: 19,
+}
+
+
+def _exact_numeric(data_type: exp.DataType | None) -> tuple[int, int, bool] | None:
+    """(precision, scale, is_integer) of an integer or decimal type, as Trino sees it; None otherwise."""
+    if data_type is None:
+        return None
+    if data_type.this in INTEGER_PRECISION:
+        return INTEGER_PRECISION[data_type.this], 0, True
+    if data_type.this == exp.DataType.Type.DECIMAL and len(data_type.expressions) == 2:
+        precision, scale = (int(p.name) for p in data_type.expressions)
+        return precision, scale, False
+    return None  # includes a DECIMAL whose precision sqlglot could not infer: leave DuckDB's double
+
+
+def _trino_numeric(node: exp.Expression) -> tuple[int, int, bool] | None:
+    """Trino's exact numeric result type of an expression, following its rules for `/` (else sqlglot's type)."""
+    if isinstance(node, exp.Paren):
+        return _trino_numeric(node.this)
+    if isinstance(node, exp.Div):
+        left, right = _trino_numeric(node.this), _trino_numeric(node.expression)
+        if left is None or right is None:
+            return None
+        if left[2] and right[2]:
+            return max(left[0], right[0]), 0, True
+        (p1, s1, _), (_, s2, _) = left, right
+        return min(38, p1 + s2 + max(0, s2 - s1)), max(s1, s2), False
+    return _exact_numeric(node.type)
+
+
+def _athena_column_names(statement: exp.Expression) -> exp.Expression:
+    """Unnamed result columns are `_col0`, `_col1`, ... as in Athena (DuckDB would name them after the SQL)."""
+    select = statement
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if isinstance(select, exp.Subquery):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return statement
+    for i, projection in enumerate(list(select.expressions)):
+        if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
+            projection.replace(exp.alias_(projection.copy(), f"_col{i}"))
+    return statement
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -153,10 +207,11 @@ class LocalAthena:
         self.databases = dict(databases or {})
         """Logical database name -> catalog database name, applied to every statement (see sqlfiles)."""
         self.params = dict(params or {})
+        self._current_db: str | None = None
         self.skipped: dict[str, str] = {}
         """`db.table` -> reason, for catalog entries that could not be mapped (unknown format, broken view)."""
         self.con = duckdb.connect()
-        self.refresh()
+        self._map_catalog()
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -200,7 +255,13 @@ class LocalAthena:
 
     # ------------------------------------------------------------ catalog -> DuckDB
     def refresh(self) -> None:
-        """(Re)map every catalog table, then every view (views may read views: retried until no progress)."""
+        """Map the catalog again in a new DuckDB connection: picks up new files, tables and dropped entries."""
+        self.con.close()
+        self.con = duckdb.connect()
+        self._map_catalog()
+
+    def _map_catalog(self) -> None:
+        """Map every catalog table, then every view (views may read views: retried until no progress)."""
         self.skipped.clear()
         views: list[tuple[str, dict[str, Any]]] = []
         for database in self.catalog.databases():
@@ -238,8 +299,10 @@ class LocalAthena:
         select = [f"CAST({_quote(c)} AS {glue_type_to_duckdb(t)}) AS {_quote(c)}" for c, t in columns]
         # Partition values come from the `key=value` path segments; taken from the file name rather than
         # DuckDB's hive_partitioning so that unrelated `k=v` directories (e.g. run_id=...) add no columns.
+        # Hive escapes special characters in values (%3A) and writes a null as __HIVE_DEFAULT_PARTITION__.
         select += [
-            f"CAST(NULLIF(regexp_extract(filename, {_literal(f'/{c}=([^/]+)/')}, 1), '') AS {glue_type_to_duckdb(t)})"
+            "CAST(NULLIF(NULLIF(url_decode(regexp_extract(filename, "
+            f"{_literal(f'/{c}=([^/]+)/')}, 1)), ''), '__HIVE_DEFAULT_PARTITION__') AS {glue_type_to_duckdb(t)})"
             f" AS {_quote(c)}"
             for c, t in partitions
         ]
@@ -279,9 +342,13 @@ class LocalAthena:
         except SqlFileError as exc:
             raise AthenaQueryError(str(exc), sql=sql, stage="render", source=source) from exc
 
-    def execute(self, sql: str, *, source: str | None = None) -> QueryResult:
-        """Run one Athena SQL statement (logical or real database names, `{{ param }}` placeholders allowed)."""
+    def execute(self, sql: str, *, source: str | None = None, database: str | None = None) -> QueryResult:
+        """Run one Athena SQL statement (logical or real database names, `{{ param }}` placeholders allowed).
+
+        `database` is Athena's QueryExecutionContext.Database: where unqualified table names are looked up.
+        """
         rendered = self.render(sql, source=source or "<sql>")
+        self._use(database, rendered, source)
         try:
             statements = [s for s in sqlglot.parse(rendered, read=READ_DIALECT) if s is not None]
         except sqlglot.errors.ParseError as exc:
@@ -305,13 +372,85 @@ class LocalAthena:
                 return self._create_view(statement, rendered, source)
             if kind == "TABLE" and statement.find(exp.ExternalProperty) is not None:
                 return self._create_external_table(statement, rendered, source)
+        if isinstance(statement, exp.Drop) and (statement.kind or "").upper() in ("VIEW", "TABLE"):
+            return self._drop(statement, rendered, source)
         return self._run(statement, rendered, source)
 
+    def _use(self, database: str | None, rendered: str, source: str | None) -> None:
+        if database is None:
+            self.con.execute("USE memory.main")
+            self._current_db: str | None = None
+            return
+        name = self.databases.get(database, database)
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [name]
+        ).fetchone()
+        if not exists or not exists[0]:
+            raise AthenaQueryError(
+                f"database {name!r} does not exist in the catalog", sql=rendered, stage="execute", source=source
+            )
+        self.con.execute(f"USE {_quote(name)}")
+        self._current_db = name
+
     def run_file(self, sql_file: SqlFile) -> QueryResult:
-        return self.execute(sql_file.text, source=str(sql_file.path))
+        return self.execute(sql_file.statement_text, source=str(sql_file.path))
+
+    def _schema(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Column types of every mapped table and view, for sqlglot's type annotation."""
+        schema: dict[str, dict[str, dict[str, str]]] = {}
+        for db, table, column, data_type in self.con.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema <> 'main'"
+        ).fetchall():
+            schema.setdefault(db, {}).setdefault(table, {})[column] = data_type
+        return schema
+
+    def _trino_semantics(self, statement: exp.Expression) -> exp.Expression:
+        """Keep Trino's result types where DuckDB differs and sqlglot cannot know the operand types.
+
+        - date_trunc(unit, <date>) is a DATE in Trino, a TIMESTAMP in DuckDB: cast back to DATE.
+        - <integer> / <integer> is integer division in Trino, a double in DuckDB: use `//` (truncates like Trino).
+        - <decimal> / <decimal or integer> is a DECIMAL in Trino (scale max(s1, s2)), a double in DuckDB: cast.
+        Types come from annotating a qualified copy against the catalog's columns; the original nodes are tagged
+        so their annotated twins can be found. If the copy cannot be qualified, the statement runs unchanged.
+        """
+        kinds = (exp.TimestampTrunc, exp.DateTrunc, exp.Div)
+        originals = list(statement.find_all(*kinds))
+        if not originals:
+            return statement
+        # Tag the nodes: copies (including those qualify makes, e.g. for GROUP BY 1) keep their meta.
+        for i, node in enumerate(originals):
+            node.meta[TYPE_TAG] = i
+        try:
+            schema = MappingSchema(self._schema(), dialect="duckdb")
+            qualified = qualify(statement.copy(), db=self._current_db, schema=schema, dialect=READ_DIALECT)
+            typed = annotate_types(qualified, schema=schema)
+        except (sqlglot.errors.SqlglotError, KeyError, ValueError):
+            return statement
+        finally:
+            for node in originals:
+                node.meta.pop(TYPE_TAG, None)
+        annotated: dict[int, exp.Expression] = {}
+        for node in typed.find_all(*kinds):
+            annotated.setdefault(node.meta.get(TYPE_TAG, -1), node)
+        pairs = [(original, annotated[i]) for i, original in enumerate(originals) if i in annotated]
+        for original, node in reversed(pairs):  # innermost first, so outer copies include the fixes
+            if isinstance(node, exp.Div):
+                result = _trino_numeric(node)
+                if result is None:
+                    continue
+                if result[2]:
+                    original.replace(exp.IntDiv(this=original.this.copy(), expression=original.expression.copy()))
+                else:
+                    cast_to = f"DECIMAL({result[0]}, {result[1]})"
+                    original.replace(exp.cast(original.copy(), cast_to, dialect="duckdb"))
+            elif node.this.is_type(exp.DataType.Type.DATE):
+                original.replace(exp.cast(original.copy(), exp.DataType.Type.DATE))
+        return statement
 
     def _transpile(self, statement: exp.Expression, rendered: str, source: str | None) -> str:
         try:
+            statement = _athena_column_names(self._trino_semantics(statement.copy()))
             return statement.sql(dialect="duckdb", pretty=True)
         except sqlglot.errors.SqlglotError as exc:
             raise AthenaQueryError(str(exc), sql=rendered, stage="transpile", source=source) from exc
@@ -371,6 +510,19 @@ class LocalAthena:
                 "StorageDescriptor": {"Columns": glue_columns, "SerdeInfo": {}},
             },
         )
+        return QueryResult([], [])
+
+    def _drop(self, statement: exp.Drop, rendered: str, source: str | None) -> QueryResult:
+        """DROP VIEW / DROP TABLE: the catalog entry goes (never the data, as in Athena), then the DuckDB view."""
+        table = statement.find(exp.Table)
+        if table is None or not table.db:
+            raise AthenaQueryError("DROP needs a database-qualified name", sql=rendered, stage="parse", source=source)
+        existed = self.catalog.delete_table(table.db, table.name)
+        if not existed and not statement.args.get("exists"):
+            raise AthenaQueryError(
+                f"{table.db}.{table.name} does not exist", sql=rendered, stage="execute", source=source
+            )
+        self.con.execute(f"DROP VIEW IF EXISTS {_quote(table.db)}.{_quote(table.name)}")
         return QueryResult([], [])
 
     def _create_external_table(self, statement: exp.Create, rendered: str, source: str | None) -> QueryResult:

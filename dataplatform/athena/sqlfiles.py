@@ -133,21 +133,49 @@ class SqlFile:
         """Logical database the statement runs in (Athena QueryExecutionContext)."""
         return self.target.split(".")[0] if self.target else "curated"
 
+    @property
+    def statement_text(self) -> str:
+        """The statement without the header comment block (see `split_header`)."""
+        return split_header(self.text)[1]
+
     def render(self, params: Mapping[str, str], databases: Mapping[str, str]) -> str:
-        return render_sql(self.text, params, databases, source=str(self.path))
+        """The statement as sent to Athena: header comments dropped, parameters and database names rendered."""
+        return render_sql(self.statement_text, params, databases, source=str(self.path))
+
+
+def split_header(text: str) -> tuple[str, str]:
+    """(header comment block, statement). Comments live only in the header: Athena's DDL parser (Hive) rejects
+    queries that carry comments, so they never reach Athena."""
+    lines = text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines) and (not lines[i].strip() or lines[i].lstrip().startswith("--")):
+        i += 1
+    return "".join(lines[:i]), "".join(lines[i:]).strip() + "\n"
 
 
 def _parse_file(path: Path, kind: Kind) -> SqlFile:
     text = path.read_text(encoding="utf-8")
-    severities = [s.lower() for s in SEVERITY.findall(text)]
+    if SEVERITY.search(split_header(text)[1]):
+        raise SqlFileError(f"{path}: the '-- severity:' line belongs in the header comment block at the top")
+    severities = [s.lower() for s in SEVERITY.findall(split_header(text)[0])]
     if kind == "assertion":
         if len(severities) != 1 or severities[0] not in ("error", "warn"):
             raise SqlFileError(f"{path}: an assertion needs exactly one header line '-- severity: error|warn'")
         severity = severities[0]
     else:
         severity = None
+    body = split_header(text)[1]
     # Parse with neutral placeholder values: the structure (target and sources) does not depend on them.
-    probe = PLACEHOLDER.sub(lambda m: "0", text)
+    probe = PLACEHOLDER.sub(lambda m: "0", body)
+    try:
+        commented = [t for t in Dialect.get_or_raise("athena").tokenize(probe) if t.comments]
+    except sqlglot.errors.TokenError as exc:
+        raise SqlFileError(f"{path}: cannot tokenize: {exc}") from exc
+    if commented:
+        raise SqlFileError(
+            f"{path}: comments are allowed only in the header block at the top (line {commented[0].line} of the "
+            "statement has one); Athena DDL rejects commented queries"
+        )
     try:
         statements = [s for s in sqlglot.parse(probe, read="athena") if s is not None]
     except sqlglot.errors.ParseError as exc:

@@ -143,6 +143,8 @@ def clean_data() -> dict[str, Rows]:
          "date_joined": d("2021-03-15"), "updated_at": ts},
         {"customer_id": 4, "customer_name": "Di", "age": 52, "gender": "FEMALE", "location": "Rome",
          "date_joined": d("2023-07-30"), "updated_at": ts},
+        {"customer_id": 5, "customer_name": "Ed", "age": 33, "gender": "MALE", "location": "Oslo",
+         "date_joined": d("2024-01-02"), "updated_at": ts},
     ]  # fmt: skip
     products = [
         {"product_id": pid, "product_name": name, "category": cat, "price": Decimal(price), "stock_available": 5,
@@ -172,6 +174,7 @@ def clean_data() -> dict[str, Rows]:
         (102, 3, 11, 1, "899.00", "EUR", "982.5137", "2024-01-06"),
         (103, 3, 12, 1, "2.50", "USD", "2.5000", "2024-01-06"),
         (104, 4, 10, 1, "49.90", "USD", "49.9000", "2024-01-06"),
+        (105, 5, 12, 200, "500.00", "USD", "500.0000", "2024-01-06"),  # exactly the Medium threshold
     ]
     return {
         "exchange_rates": rates,

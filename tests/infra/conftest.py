@@ -16,10 +16,10 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
+from aws_cdk import App
+from aws_cdk.assertions import Template
 
-from infra.app_builder import build_app, cdk_json_context, stack_name  # noqa: E402
+from infra.app_builder import build_app, cdk_json_context, stack_name
 
 ROOT = Path(__file__).resolve().parents[2]
 INGEST_FUNCTIONS = ("ingest_csv", "ingest_rest", "ingest_postgres")

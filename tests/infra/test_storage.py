@@ -116,3 +116,15 @@ def test_athena_workgroup_enforces_kms_results_and_a_scan_cutoff(synth: Synth) -
     assert result["EncryptionConfiguration"] == {"EncryptionOption": "SSE_KMS", "KmsKey": {"Fn::GetAtt": [key, "Arn"]}}
     (results_bucket,) = [lid for lid in _buckets(synth) if lid.startswith("StorageAthenaResults")]
     assert result["OutputLocation"] == {"Fn::Join": ["", ["s3://", {"Ref": results_bucket}, "/athena/"]]}
+
+
+def test_outputs_name_the_buckets_and_workgroup(synth: Synth) -> None:
+    outputs = synth.template.find_outputs("*")
+
+    def output(name: str) -> dict[str, Any]:
+        (match,) = [v for k, v in outputs.items() if k.startswith(f"Storage{name}")]
+        return match
+
+    assert output("RawBucketName")["Value"]["Ref"].startswith("StorageRaw")
+    assert output("CuratedBucketName")["Value"]["Ref"].startswith("StorageCurated")
+    assert output("AthenaWorkgroup")["Value"] == "retail"

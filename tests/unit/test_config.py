@@ -165,7 +165,8 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
     "partition column that is not a date": (
         edit("partition_column: snapshot_date", "partition_column: product_name"),
         [
-            "pipeline.yaml:78: datasets.products.contract.partition_column: 'product_name' must have type date, not string"
+            "pipeline.yaml:78: datasets.products.contract.partition_column: 'product_name' must have type date, "
+            "not string"
         ],
     ),
     "duplicate column": (

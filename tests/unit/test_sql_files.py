@@ -119,7 +119,7 @@ def test_malformed_files_are_rejected_with_their_path(tmp_path: Path) -> None:
     (tmp_path / "quality").mkdir()
     bad = tmp_path / "quality" / "dq_missing_severity.sql"
     bad.write_text("SELECT 1 FROM curated.sales WHERE false")
-    with pytest.raises(SqlFileError, match="dq_missing_severity.sql: an assertion needs exactly one header"):
+    with pytest.raises(SqlFileError, match=r"dq_missing_severity\.sql: an assertion needs exactly one header"):
         load_sql_files(tmp_path)
     bad.write_text("-- severity: error\nSELECT 1; SELECT 2")
     with pytest.raises(SqlFileError, match="expected exactly one statement, found 2"):
@@ -142,3 +142,18 @@ def test_view_cycles_are_reported(tmp_path: Path) -> None:
 def test_render_sql_applies_both_steps() -> None:
     out = render_sql("SELECT '{{ reporting_currency }}' FROM marts.kpi_summary", PARAMS, DATABASES)
     assert out == "SELECT 'USD' FROM retail_marts.kpi_summary"
+
+
+def test_comments_stay_in_the_header_and_never_reach_athena(tmp_path: Path) -> None:
+    for sql_file in FILES:
+        rendered = sql_file.render(PARAMS, DATABASES)
+        assert "--" not in rendered and "/*" not in rendered, sql_file.name
+        assert rendered.lstrip().upper().startswith(("CREATE", "SELECT", "WITH")), sql_file.name
+    (tmp_path / "quality").mkdir()
+    bad = tmp_path / "quality" / "dq_x.sql"
+    bad.write_text("-- severity: warn\nSELECT 1 AS a\n-- why\nFROM curated.sales")
+    with pytest.raises(SqlFileError, match=r"dq_x\.sql: comments are allowed only in the header"):
+        load_sql_files(tmp_path)
+    bad.write_text("SELECT 1 AS a FROM curated.sales\n-- severity: warn\n")
+    with pytest.raises(SqlFileError, match="belongs in the header"):
+        load_sql_files(tmp_path)
