@@ -131,6 +131,27 @@ def test_lambda_functions_handlers_environment_roles(deployment: Deployment) -> 
         assert_kept(deployment, promised, deployed, f"function {logical} ({name})")
 
 
+INIT_FAILURES = ("ImportModuleError", "ModuleNotFoundError", "ImportError", "Runtime.", "SyntaxError")
+
+
+def test_lambda_handlers_import_and_answer_in_their_bundles(deployment: Deployment) -> None:
+    """Invoke each function with an empty event: its bundle (deps built for its runtime) must import and answer.
+
+    An empty event is not a valid input, so a handler may reject it; what must not happen is a failure before the
+    handler runs (missing module, wheel for the wrong platform or Python, syntax error).
+    """
+    lambda_ = deployment.client("lambda")
+    functions = deployment.resources("AWS::Lambda::Function")
+    assert functions, "the template has no Lambda functions"
+    for _, logical, _ in functions:
+        response = lambda_.invoke(FunctionName=physical(deployment, logical), Payload=b"{}")
+        payload = response["Payload"].read().decode()
+        if "FunctionError" in response:
+            error = json.loads(payload) if payload.startswith("{") else {"errorMessage": payload}
+            kind, message = str(error.get("errorType", "")), str(error.get("errorMessage", ""))
+            assert not kind.startswith(INIT_FAILURES) and "No module named" not in message, f"{logical}: {error}"
+
+
 def test_iam_roles_and_inline_policies(deployment: Deployment) -> None:
     iam = deployment.client("iam")
     roles = deployment.resources("AWS::IAM::Role")
