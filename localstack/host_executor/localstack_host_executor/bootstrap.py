@@ -108,7 +108,10 @@ def main() -> None:
         InvokeHandler.handler = load_handler()
     except Exception as exc:
         traceback.print_exc()
-        post(f"/status/{RUNTIME_ID}/error", error_body(exc))
+        # the error type AWS reports when a handler module fails to import
+        body = {**error_body(exc), "errorType": "Runtime.ImportModuleError"}
+        body["errorMessage"] = f"Unable to import module '{os.environ['_HANDLER']}': {exc}"
+        post(f"/status/{RUNTIME_ID}/error", body)
         sys.exit(1)
     post(f"/status/{RUNTIME_ID}/ready", {})
     server.serve_forever()
