@@ -8,7 +8,18 @@ from datetime import date
 from typing import Any
 
 import pytest
-from ingest_support import LAKE, body, config, dataset, jsonl_rows, keys, manifest, request, s3_fixture  # noqa: F401
+from ingest_support import (  # noqa: F401
+    LAKE,
+    aws_module,
+    body,
+    config,
+    dataset,
+    jsonl_rows,
+    keys,
+    manifest,
+    request,
+    s3_fixture,
+)
 
 from dataplatform.ingest import TimeBudget, run_ingest
 from dataplatform.ingest.rest_source import RestAuthError, RestExtractor, RestSourceError
