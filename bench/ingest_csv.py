@@ -52,24 +52,31 @@ class DiscardingS3:
 
 
 def generate(path: Path, megabytes: int) -> int:
-    """A sales CSV of about `megabytes` MB with distinct transaction ids; some rows carry a quoted newline."""
+    """A sales CSV of about `megabytes` MB with distinct transaction ids; some rows carry a quoted newline.
+
+    One 20,000-row template is rendered once; each block substitutes its block number into the ids (a C-speed
+    bytes.replace), so generating 2 GB takes seconds rather than minutes of Python string formatting.
+    """
+    lines = []
+    for i in range(20_000):
+        note = ',"two\nlines"' if i % 1000 == 0 else ""
+        lines.append(
+            f"S#######{i:05d},{i % 5_000},{i % 700 + 1},{i % 9 + 1},{i % 10_000 / 100:.2f},{CURRENCIES[i % 4]},"
+            f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}{note}\n"
+        )
+    template = "".join(lines).encode()
     target = megabytes * 1024 * 1024
-    rows = written = 0
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(HEADER)
-        written += len(HEADER)
+    rows = 0
+    with path.open("wb") as fh:
+        fh.write(HEADER.encode())
+        written = len(HEADER)
+        block = 0
         while written < target:
-            lines = []
-            for i in range(rows, rows + 20_000):
-                note = '"two\nlines"' if i % 1000 == 0 else ""
-                lines.append(
-                    f"S{i},{i % 50_000},{i % 700 + 1},{i % 9 + 1},{i % 100_000 / 100:.2f},{CURRENCIES[i % 4]},"
-                    f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}{',' + note if note else ''}\n"
-                )
-            block = "".join(lines)
-            fh.write(block)
-            written += len(block)
-            rows += 20_000
+            data = template.replace(b"#######", b"%07d" % block)
+            fh.write(data)
+            written += len(data)
+            rows += len(lines)
+            block += 1
     return rows
 
 

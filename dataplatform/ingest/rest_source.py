@@ -152,8 +152,8 @@ class RestExtractor:
     # ------------------------------------------------------------------ HTTP
     def _get(
         self, url: str, params: dict[str, Any], headers: dict[str, str], auth: Any, page: int
-    ) -> requests.Response:
-        """One page, parsed; retries a truncated or non-JSON body like a 5xx."""
+    ) -> tuple[requests.Response, Any]:
+        """One page and its parsed body; retries a truncated or non-JSON body like a 5xx."""
         where = f"GET {url} (page {page})"
         attempts = self.source.max_retries + 1
         for attempt in range(attempts):
@@ -184,7 +184,7 @@ class RestExtractor:
             if resp.status_code >= 400:
                 raise RestSourceError(self._safe(f"{where}: HTTP {resp.status_code}: {resp.text[:300]}"))
             try:
-                resp.json()
+                body = resp.json()
             except (ValueError, requests.exceptions.RequestException) as exc:
                 if attempt + 1 < attempts:
                     self._sleep(attempt)
@@ -193,7 +193,7 @@ class RestExtractor:
                     f"{where}: the response body is not valid JSON after {attempts} attempts "
                     f"(truncated?): {str(exc)[:200]}"
                 ) from None
-            return resp
+            return resp, body
         raise AssertionError("unreachable")
 
     def _sleep(self, attempt: int) -> None:
@@ -245,8 +245,7 @@ class RestExtractor:
                 query[pag.cursor_param] = state["cursor"]
             elif pag.type in ("next_url", "link_header") and state.get("url"):
                 url, query = state["url"], {k: v for k, v in auth_params.items()}
-            resp = self._get(url, query, headers, basic, pages + 1)
-            body = resp.json()
+            resp, body = self._get(url, query, headers, basic, pages + 1)
             where = f"GET {url} (page {pages + 1})"
             records = self._records(body, where)
             nxt: dict[str, Any] = {"pages": pages + 1}

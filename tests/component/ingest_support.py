@@ -23,20 +23,33 @@ LAKE = Lake(raw_bucket="test-raw", curated_bucket="test-curated")
 SAMPLE = yaml.safe_load((ROOT / "pipeline.yaml").read_text())
 
 
+@pytest.fixture(scope="module")
+def aws_module() -> Iterator[tuple[Any, Any]]:
+    """One moto mock and one S3 client per test module: starting moto and building clients costs ~1 s each."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            mp.setenv(name, value)
+        mp.delenv("AWS_ENDPOINT_URL", raising=False)
+        mock = mock_aws()
+        mock.start()
+        try:
+            yield mock, boto3.client("s3", region_name="us-east-1")
+        finally:
+            mock.stop()
+
+
 @pytest.fixture(name="s3")
-def s3_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=LAKE.raw_bucket)
-        client.create_bucket(Bucket=LAKE.curated_bucket)
-        yield client
+def s3_fixture(aws_module: tuple[Any, Any]) -> Iterator[Any]:
+    """Empty raw and curated buckets for each test (all moto state is reset in between)."""
+    mock, client = aws_module
+    mock.reset()
+    client.create_bucket(Bucket=LAKE.raw_bucket)
+    client.create_bucket(Bucket=LAKE.curated_bucket)
+    yield client
 
 
 def dataset(name: str, **source_overrides: Any) -> dict[str, Any]:

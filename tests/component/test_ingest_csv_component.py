@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_support import LAKE, body, config, dataset, keys, manifest, request, s3_fixture  # noqa: F401
+from ingest_support import LAKE, aws_module, body, config, dataset, keys, manifest, request, s3_fixture  # noqa: F401
 
 from dataplatform.ingest import TimeBudget, run_ingest
 from dataplatform.ingest.csv_source import CsvValidationError

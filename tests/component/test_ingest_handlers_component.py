@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import psycopg
 import pytest
-from ingest_support import LAKE, ROOT, body, keys, s3_fixture  # noqa: F401
+from ingest_support import LAKE, ROOT, aws_module, body, keys, s3_fixture  # noqa: F401
 
 from dataplatform.ingest import lambda_support
 from dataplatform.local.apis import CustomerApi, sample_customers

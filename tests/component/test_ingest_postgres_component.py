@@ -10,7 +10,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from ingest_support import LAKE, body, config, dataset, keys, manifest, request, s3_fixture  # noqa: F401
+from ingest_support import LAKE, aws_module, body, config, dataset, keys, manifest, request, s3_fixture  # noqa: F401
 
 from dataplatform.ingest import TimeBudget, run_ingest
 from dataplatform.ingest.postgres_source import PostgresExtractor, PostgresSourceError

@@ -5,11 +5,24 @@ from __future__ import annotations
 import base64
 import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_support import LAKE, body, config, dataset, jsonl_rows, keys, manifest, request, s3_fixture  # noqa: F401
+from ingest_support import (  # noqa: F401
+    LAKE,
+    aws_module,
+    body,
+    config,
+    dataset,
+    jsonl_rows,
+    keys,
+    manifest,
+    request,
+    s3_fixture,
+)
 
+from dataplatform.config import load_config
 from dataplatform.ingest import TimeBudget, run_ingest
 from dataplatform.ingest.rest_source import RestAuthError, RestExtractor, RestSourceError
 from dataplatform.local.apis import CustomerApi, ExchangeRateApi, Faults, ecb_history, sample_customers
@@ -263,3 +276,15 @@ def test_time_budget_continuation_matches_a_single_pass(s3: Any) -> None:
     a, b = manifest(s3, single.manifest_uri), manifest(s3, out.manifest_uri)
     assert [(f["rows"], f["sha256"]) for f in a["files"]] == [(f["rows"], f["sha256"]) for f in b["files"]]
     assert a["watermark"] == b["watermark"] and a["rows"] == 250 and out.rows == 250
+
+
+def test_sample_config_refuses_an_empty_customer_page_mid_stream(s3: Any) -> None:
+    """The shipped pipeline.yaml must not silently drop the pages after an empty one."""
+    sample = load_config(Path(__file__).resolve().parents[2] / "pipeline.yaml", env={})
+    paginator = sample.datasets["customers"].source.paginator.model_dump(exclude_defaults=True)
+    paginator["page_size"] = 40
+    with (
+        CustomerApi(sample_customers(130), TOKEN, page_size=40, faults=Faults(empty_page=2)) as api,
+        pytest.raises(RestSourceError, match=r"empty page although the API reports 130 records"),
+    ):
+        customers_ingest(s3, api, paginator=paginator)

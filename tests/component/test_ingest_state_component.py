@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from ingest_support import LAKE, body, config, dataset, keys, request, s3_fixture  # noqa: F401
+from ingest_support import LAKE, aws_module, body, config, dataset, keys, request, s3_fixture  # noqa: F401
 
 from dataplatform.ingest import run_ingest
 from dataplatform.local.apis import CustomerApi, sample_customers
