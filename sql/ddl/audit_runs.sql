@@ -2,6 +2,8 @@
 -- s3://<curated bucket>/audit/run_date=YYYY-MM-DD/run_id=<run_id>/<dataset>.json (docs/contracts.md).
 -- Partition projection on run_date, so no partition ever has to be registered. Athena reads every object under a
 -- partition's location, including the run_id=... sub-prefixes. Timestamps stay strings (ISO 8601 as written).
+-- No storage.location.template: projection defaults to the Hive layout audit/run_date=<date>/, which is ours, and a
+-- literal ${run_date} in the SQL would be embedded in the state machine, where CloudFormation validation rejects it.
 CREATE EXTERNAL TABLE IF NOT EXISTS audit.runs (
   run_id string,
   dataset string,
@@ -30,6 +32,5 @@ TBLPROPERTIES (
   'projection.run_date.format' = 'yyyy-MM-dd',
   'projection.run_date.range' = '2020-01-01,NOW',
   'projection.run_date.interval' = '1',
-  'projection.run_date.interval.unit' = 'DAYS',
-  'storage.location.template' = 's3://{{ curated_bucket }}/audit/run_date=${run_date}/'
+  'projection.run_date.interval.unit' = 'DAYS'
 )

@@ -181,3 +181,10 @@ def test_alarms(template: Template) -> None:
             )
         },
     )
+
+
+def test_definition_passes_cloudformation_validation_without_acknowledgments(template: Template) -> None:
+    """`cdk synth` validates the template; a literal `${...}` outside Fn::Sub (E1029) fails synth and deploy."""
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    assert "${" not in json.dumps(machine["Properties"]["DefinitionString"])
+    assert "cfn-lint" not in machine.get("Metadata", {})
