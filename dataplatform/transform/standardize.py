@@ -227,32 +227,55 @@ def plan_columns(dataset: str, contract: Contract, raw_columns: list[str]) -> Co
 
 
 def type_rows(raw: DataFrame, request: StandardizeRequest, plan: ColumnPlan) -> DataFrame:
-    """Typed contract columns, evolved columns (string), originals `_orig_<name>` and `_reasons`."""
+    """Typed contract columns, evolved columns (string), originals `_orig_<name>` and `_reasons`.
+
+    Three projections, so each value is cleaned once and cast once, and the rule checks refer to the typed
+    columns by name: one projection with every rule inlined generates Java methods too large to compile
+    (Spark then falls back to slow interpreted evaluation).
+    """
     contract = request.config.datasets[request.dataset].contract
     types = {f.name: f.dataType for f in raw.schema.fields}
-    selected: list[SparkColumn] = []
-    reasons: list[SparkColumn] = []
+    cleaned: list[SparkColumn] = []
+    typed: list[SparkColumn] = []
+    checks: list[SparkColumn] = []
     for column in contract.columns:
         if column.nullable and (column.name in contract.key or column.name == contract.partition_column):
             column = column.model_copy(update={"nullable": False})  # a row needs its key and partition
-        source = plan.sources[column.name]
+        name = column.name
+        source = plan.sources[name]
         if source is not None:
             raw_col, raw_type = F.col(f"`{source}`"), types[source]
-        elif column.name == plan.derived_from_ingest:
+        elif name == plan.derived_from_ingest:
             raw_col, raw_type = F.col("_ingest_date").cast("string"), StringType()
         else:
-            raw_col, raw_type = None, StringType()
-        typed = typed_value(raw_col, raw_type, column) if raw_col is not None else F.lit(None).cast(column.type)
-        selected.append(typed.cast(column.type).alias(column.name))
-        original = raw_col.cast("string") if raw_col is not None else F.lit(None).cast("string")
-        selected.append(original.alias(f"_orig_{column.name}"))
-        reasons.extend(column_reasons(raw_col, raw_type, typed, column))
-    for curated, source in plan.evolved.items():
-        selected.append(clean_text(F.col(f"`{source}`")).alias(curated))
-        selected.append(F.col(f"`{source}`").cast("string").alias(f"_orig_{curated}"))
-    selected.extend(F.col(c) for c in (*META_COLUMNS, "_source_file", "_row"))
-    selected.append(F.array_compact(F.array(*reasons)).cast(f"array<{REASON_TYPE}>").alias("_reasons"))
-    return raw.select(*selected)
+            raw_col, raw_type = F.lit(None).cast("string"), StringType()
+        cleaned += [
+            raw_col.alias(f"_raw_{name}"),
+            raw_col.cast("string").alias(f"_orig_{name}"),
+            clean_text(raw_col).alias(f"_txt_{name}"),
+        ]
+        value = typed_value(F.col(f"_raw_{name}"), raw_type, column, text=F.col(f"_txt_{name}"))
+        typed.append(value.cast(column.type).alias(name))
+        checks.extend(
+            column_reasons(
+                None,
+                raw_type,
+                F.col(name),
+                column,
+                original=F.col(f"_orig_{name}"),
+                present=F.col(f"_txt_{name}").isNotNull(),
+            )
+        )
+    evolved = [clean_text(F.col(f"`{source}`")).alias(curated) for curated, source in plan.evolved.items()]
+    evolved += [
+        F.col(f"`{source}`").cast("string").alias(f"_orig_{curated}") for curated, source in plan.evolved.items()
+    ]
+    meta = [F.col(c) for c in (*META_COLUMNS, "_source_file", "_row")]
+    step1 = raw.select(*cleaned, *evolved, *meta)
+    keep = [c for c in step1.columns if not c.startswith(("_raw_", "_txt_"))]
+    step2 = step1.select(*typed, *[F.col(c) for c in step1.columns if not c.startswith("_raw_")])
+    reasons = F.array_compact(F.array(*checks)).cast(f"array<{REASON_TYPE}>").alias("_reasons")
+    return step2.select(*[c.name for c in contract.columns], *keep, reasons)
 
 
 def convert_currency(typed: DataFrame, request: StandardizeRequest, rates: DataFrame | None) -> DataFrame:
