@@ -123,12 +123,10 @@ def _read_one(spark: SparkSession, item: RawInput, config_source: Any) -> DataFr
         defaults = config_source if isinstance(config_source, CsvSource) else CsvSource(kind="csv", location="landing/")
         encoding = str(options.get("encoding") or defaults.encoding)
         quote = str(options.get("quotechar") or defaults.quotechar)
-        reader = spark.read
-        if manifest.schema_:
-            # The manifest lists the header: no extra pass to read it, and every part's header is checked
-            # against it by name (enforceSchema off), so a part with other columns fails loudly.
-            reader = reader.schema(StructType([StructField(f.name, StringType()) for f in manifest.schema_]))
-            reader = reader.option("enforceSchema", False)
+        # Column names come from the header itself (ingestion keeps CSV byte-exact, so the manifest's schema may
+        # not spell them the same way); every further part's header is checked against the first one's
+        # (enforceSchema off), so a part with different columns fails instead of shifting values.
+        reader = spark.read.option("enforceSchema", False)
         frame = (
             reader.option("header", True)
             .option("inferSchema", False)
