@@ -225,7 +225,7 @@ def plan_columns(dataset: str, contract: Contract, raw_columns: list[str]) -> Co
 
 
 def type_rows(raw: DataFrame, request: StandardizeRequest, plan: ColumnPlan) -> DataFrame:
-    """Typed contract columns, evolved columns (string), originals `_orig_<name>` and `_reasons`.
+    """Typed contract columns, evolved columns (string), the raw values `_raw_<name>` and `_reasons`.
 
     Three projections, so each value is cleaned once and cast once, and the rule checks refer to the typed
     columns by name: one projection with every rule inlined generates Java methods too large to compile
@@ -247,12 +247,12 @@ def type_rows(raw: DataFrame, request: StandardizeRequest, plan: ColumnPlan) -> 
             raw_col, raw_type = F.col("_ingest_date").cast("string"), StringType()
         else:
             raw_col, raw_type = F.lit(None).cast("string"), StringType()
-        cleaned += [
-            raw_col.alias(f"_raw_{name}"),
-            raw_col.cast("string").alias(f"_orig_{name}"),
-            clean_text(raw_col).alias(f"_txt_{name}"),
-        ]
-        value = typed_value(F.col(f"_raw_{name}"), raw_type, column, text=F.col(f"_txt_{name}"))
+        is_text = isinstance(raw_type, StringType)
+        cleaned.append(raw_col.alias(f"_raw_{name}"))
+        if is_text:
+            cleaned.append(clean_text(raw_col).alias(f"_txt_{name}"))
+        text = F.col(f"_txt_{name}") if is_text else None
+        value = typed_value(F.col(f"_raw_{name}"), raw_type, column, text=text)
         typed.append(value.cast(column.type).alias(name))
         checks.extend(
             column_reasons(
@@ -260,18 +260,19 @@ def type_rows(raw: DataFrame, request: StandardizeRequest, plan: ColumnPlan) -> 
                 raw_type,
                 F.col(name),
                 column,
-                original=F.col(f"_orig_{name}"),
-                present=F.col(f"_txt_{name}").isNotNull(),
+                # The original as text is only built for failing rows (CASE WHEN is lazy).
+                original=F.col(f"_raw_{name}").cast("string"),
+                present=(text if text is not None else F.col(f"_raw_{name}")).isNotNull(),
             )
         )
     evolved = [clean_text(F.col(f"`{source}`")).alias(curated) for curated, source in plan.evolved.items()]
     evolved += [
-        F.col(f"`{source}`").cast("string").alias(f"_orig_{curated}") for curated, source in plan.evolved.items()
+        F.col(f"`{source}`").cast("string").alias(f"_raw_{curated}") for curated, source in plan.evolved.items()
     ]
     meta = [F.col(c) for c in (*META_COLUMNS, "_source_file", "_row")]
     step1 = raw.select(*cleaned, *evolved, *meta)
-    keep = [c for c in step1.columns if not c.startswith(("_raw_", "_txt_"))]
-    step2 = step1.select(*typed, *[F.col(c) for c in step1.columns if not c.startswith("_raw_")])
+    keep = [c for c in step1.columns if not c.startswith("_txt_")]
+    step2 = step1.select(*typed, *[F.col(c) for c in step1.columns])
     reasons = F.array_compact(F.array(*checks)).cast(f"array<{REASON_TYPE}>").alias("_reasons")
     return step2.select(*[c.name for c in contract.columns], *keep, reasons)
 
@@ -373,11 +374,15 @@ def standardize(spark: SparkSession, request: StandardizeRequest) -> Standardize
         )
 
     plan = plan_columns(request.dataset, contract, raw.columns)
-    typed = convert_currency(type_rows(raw, request, plan), request, read_rates(spark, request))
-    typed = typed.persist(StorageLevel.MEMORY_AND_DISK)
+    # Cached: the as-of rate lookup reads the typed rows twice, and counting, quarantine and merge read the result.
+    typed = type_rows(raw, request, plan).persist(StorageLevel.MEMORY_AND_DISK)
+    checked = typed
+    if dataset.contract.currency is not None:
+        checked = convert_currency(typed, request, read_rates(spark, request)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        return _finish(spark, request, plan, typed, existing, fs, live_root, staging_root, quarantine_path)
+        return _finish(spark, request, plan, checked, existing, fs, live_root, staging_root, quarantine_path)
     finally:
+        checked.unpersist()
         typed.unpersist()
 
 
@@ -418,7 +423,7 @@ def _finish(
     # Quarantine: original values as strings, the reasons, and where the row came from.
     data_names = [c.name for c in contract.columns] + list(plan.evolved)
     quarantine = typed.where(F.size("_reasons") > 0).select(
-        *[F.col(f"_orig_{n}").alias(n) for n in data_names],
+        *[F.col(f"_raw_{n}").cast("string").alias(n) for n in data_names],
         F.col("_reasons").alias("reasons"),
         F.concat_ws("; ", F.transform("_reasons", lambda r: F.concat(r["column"], F.lit(":"), r["rule"]))).alias(
             "reason"
