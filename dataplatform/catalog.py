@@ -23,7 +23,7 @@ PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 
 
 def curated_database(config: PipelineConfig) -> str:
-    return f"{config.project}_curated"
+    return config.glue_database("curated")
 
 
 def quarantine_table(dataset: str) -> str:

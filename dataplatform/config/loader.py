@@ -39,24 +39,24 @@ class ConfigError(ValueError):
         super().__init__(f"{len(problems)} problem{plural} in {file}:\n  " + "\n  ".join(self.messages))
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys (PyYAML silently keeps the last one)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.MarkedYAMLError(
-                problem=f"duplicate key '{key}' (first defined on line {seen[key]})",
-                problem_mark=key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line + 1
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _duplicate_keys(node: yaml.Node, path: tuple = ()) -> list[Problem]:
+    """Every duplicate mapping key, with its YAML path (PyYAML would silently keep the last one)."""
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                message = f"duplicate key '{key}' (first defined on line {seen[key]})"
+                problems.append(Problem(_format_path((*path, key)), message, line))
+            else:
+                seen[key] = line
+            problems.extend(_duplicate_keys(value_node, (*path, key)))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems.extend(_duplicate_keys(item, (*path, i)))
+    return problems
 
 
 def _line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) -> dict[tuple, int]:
@@ -75,8 +75,11 @@ def _line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) ->
     return index
 
 
-def _interpolate(value: Any, env: Mapping[str, str]) -> Any:
-    """Replace ${VAR} and ${VAR:-default} in strings, so endpoints can differ between AWS and local runs."""
+def _interpolate(value: Any, env: Mapping[str, str], path: tuple, missing: list[tuple[tuple, str]]) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in strings, so endpoints can differ between AWS and local runs.
+
+    Unset variables without a default are collected in `missing` as (YAML path, name).
+    """
     if isinstance(value, str):
 
         def sub(match: re.Match[str]) -> str:
@@ -85,13 +88,14 @@ def _interpolate(value: Any, env: Mapping[str, str]) -> Any:
                 return env[name]
             if default is not None:
                 return default
-            raise KeyError(name)
+            missing.append((path, name))
+            return match.group(0)
 
         return ENV_REFERENCE.sub(sub, value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, env) for k, v in value.items()}
+        return {k: _interpolate(v, env, (*path, k), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, env) for v in value]
+        return [_interpolate(v, env, (*path, i), missing) for i, v in enumerate(value)]
     return value
 
 
@@ -103,6 +107,11 @@ def _format_path(parts: tuple) -> str:
 
 
 _TAGS = {"csv", "rest", "postgres"}
+# Error kinds whose pydantic message does not show the offending value; the loader appends it.
+_SHOW_INPUT = (
+    "int_", "float_", "bool_", "string_type", "string_too", "date_", "list_", "tuple_", "dict_",
+    "literal_error", "greater_than", "less_than", "too_short", "too_long",
+)  # fmt: skip
 
 
 def _problem(error: dict, lines: dict[tuple, int]) -> Problem:
@@ -130,7 +139,7 @@ def _problem(error: dict, lines: dict[tuple, int]) -> Problem:
         message = "missing required key 'kind' (one of: csv, rest, postgres)"
     elif kind == "string_pattern_mismatch":
         message = f"expected a value matching {ctx.get('pattern')}; got {given!r}"
-    elif kind.startswith(("int_", "float_", "bool_", "string_type", "date_", "list_", "tuple_", "dict_")):
+    elif kind.startswith(_SHOW_INPUT):
         message = f"{error['msg'].rstrip('.')}; got {given!r}"
     else:
         message = error["msg"].removeprefix("Value error, ")
@@ -142,21 +151,32 @@ def _problem(error: dict, lines: dict[tuple, int]) -> Problem:
 def parse_config(text: str, file: str = "pipeline.yaml", env: Mapping[str, str] | None = None) -> PipelineConfig:
     env = os.environ if env is None else env
     try:
-        node = yaml.compose(text, Loader=_UniqueKeyLoader)
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        duplicates = _duplicate_keys(node) if node is not None else []
+        if duplicates:
+            raise ConfigError(file, duplicates)
+        raw = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
         raise ConfigError(file, [Problem("", f"invalid YAML: {exc.problem}", line)]) from None
     if not isinstance(raw, dict):
         raise ConfigError(file, [Problem("", "expected a mapping at the top level", 1)])
-    try:
-        raw = _interpolate(raw, env)
-    except KeyError as exc:
-        raise ConfigError(
-            file, [Problem("", f"environment variable {exc.args[0]} is not set and has no ${{VAR:-default}}")]
-        ) from None
     lines = _line_index(node) if node is not None else {}
+    missing: list[tuple[tuple, str]] = []
+    raw = _interpolate(raw, env, (), missing)
+    if missing:
+        raise ConfigError(
+            file,
+            [
+                Problem(
+                    _format_path(path),
+                    f"environment variable {name} is not set and has no default (write ${{{name}:-default}})",
+                    lines.get(path),
+                )
+                for path, name in missing
+            ],
+        )
     try:
         return PipelineConfig.model_validate(raw)
     except ValidationError as exc:

@@ -443,6 +443,10 @@ class PipelineConfig(StrictModel):
                 del remaining[n]
         return waves
 
+    def glue_database(self, zone: Literal["curated", "marts", "audit"]) -> str:
+        """Glue/Athena database of a zone: `<project>_<zone>`, with '-' as '_' (Athena names allow no '-')."""
+        return f"{self.project.replace('-', '_')}_{zone}"
+
     def datasets_of_kind(self, kind: str) -> list[str]:
         return [n for n, ds in self.datasets.items() if ds.source.kind == kind]
 

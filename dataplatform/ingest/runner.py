@@ -1,0 +1,134 @@
+"""One ingest call for one dataset: resume or start, run the source, then continue or finish the manifest.
+
+The continuation cursor is an envelope {previous, next_part, position, rows, bytes, files}; `position` belongs to
+the source. A call that fails removes what it wrote (earlier calls' parts stay, so retrying the same cursor
+works); a fresh start (cursor null) clears leftovers of an earlier failed attempt of the same run. Re-running a
+run whose manifest exists returns that manifest without extracting again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dataplatform.config.models import Dataset, PipelineConfig
+from dataplatform.ingest.base import UNLIMITED, IngestRequest, IngestResult, SourceJob, TimeBudget
+from dataplatform.ingest.raw_writer import RawWriter
+from dataplatform.ingest.secrets import SecretReader, SecretsManagerReader
+from dataplatform.layout import Lake
+from dataplatform.manifest import RawFile, RawFormat, RawManifest
+from dataplatform.state import StateStore
+
+RAW_FORMATS: dict[str, RawFormat] = {"csv": "csv.gz", "rest": "jsonl.gz", "postgres": "parquet"}
+
+
+def make_extractor(dataset: Dataset, s3: Any, lake: Lake, secrets: SecretReader) -> Any:
+    src = dataset.source
+    if src.kind == "csv":
+        from dataplatform.ingest.csv_source import CsvExtractor
+
+        return CsvExtractor(src, dataset.contract, s3, lake)
+    if src.kind == "rest":
+        from dataplatform.ingest.rest_source import RestExtractor
+
+        return RestExtractor(src, secrets)
+    from dataplatform.ingest.postgres_source import PostgresExtractor
+
+    return PostgresExtractor(src, dataset.contract, secrets)
+
+
+def _result(request: IngestRequest, manifest: RawManifest, uri: str) -> IngestResult:
+    return IngestResult(
+        dataset=request.dataset,
+        run_id=request.run_id,
+        status="done",
+        cursor=None,
+        manifest_uri=uri,
+        rows=manifest.rows,
+        bytes=manifest.bytes,
+        files=len(manifest.files),
+    )
+
+
+def run_ingest(
+    request: IngestRequest,
+    *,
+    config: PipelineConfig,
+    lake: Lake,
+    s3: Any,
+    budget: TimeBudget = UNLIMITED,
+    secrets: SecretReader | None = None,
+    extractor: Any | None = None,
+    expected_kind: str | None = None,
+    on_part: Any | None = None,
+) -> IngestResult:
+    if request.dataset not in config.datasets:
+        raise ValueError(f"unknown dataset '{request.dataset}'; pipeline.yaml has: {', '.join(config.datasets)}")
+    dataset = config.datasets[request.dataset]
+    kind = dataset.source.kind
+    if expected_kind is not None and kind != expected_kind:
+        raise ValueError(f"dataset '{request.dataset}' is a {kind} source, not {expected_kind}")
+    writer = RawWriter(s3, lake, request.dataset, request.ingest_date, request.run_id, RAW_FORMATS[kind])
+    envelope = request.cursor
+    if envelope is None:
+        existing = writer.read_manifest()
+        if existing is not None:
+            result = _result(request, existing, lake.manifest_uri(request.dataset, request.ingest_date, request.run_id))
+            _record(s3, lake, result)
+            return result
+        writer.clear_run()
+        state, _ = StateStore(s3, lake).read(request.dataset)
+        envelope = {"previous": state.watermark if state else None, "next_part": 0, "position": None}
+    envelope = {"rows": 0, "bytes": 0, "files": 0, **envelope}
+
+    def part_done(raw_file: RawFile) -> None:
+        envelope["rows"] += raw_file.rows
+        envelope["bytes"] += raw_file.bytes
+        envelope["files"] += 1
+        if on_part is not None:
+            on_part(raw_file)
+
+    job = SourceJob(
+        dataset=request.dataset,
+        request=request,
+        previous_watermark=envelope["previous"],
+        position=envelope["position"],
+        budget=budget,
+        writer=writer,
+        next_part=envelope["next_part"],
+        on_part=part_done,
+    )
+    source = extractor or make_extractor(dataset, s3, lake, secrets or SecretsManagerReader())
+    try:
+        progress = source.run(job)
+        if not progress.done:
+            cursor = {**envelope, "next_part": job.next_part, "position": progress.position}
+            return IngestResult(
+                dataset=request.dataset,
+                run_id=request.run_id,
+                status="continue",
+                cursor=cursor,
+                manifest_uri=None,
+                rows=envelope["rows"],
+                bytes=envelope["bytes"],
+                files=envelope["files"],
+            )
+        manifest, uri = writer.write_manifest(
+            progress.source_info, progress.schema, envelope["previous"], progress.proposed_watermark
+        )
+    except BaseException:
+        writer.discard_this_call()
+        raise
+    result = _result(request, manifest, uri)
+    _record(s3, lake, result)
+    return result
+
+
+def _record(s3: Any, lake: Lake, result: IngestResult) -> None:
+    """runs/<run_id>/<dataset>/ingest.json: how commit_state and the audit find this run's manifest."""
+    s3.put_object(
+        Bucket=lake.curated_bucket,
+        Key=lake.run_step_key(result.run_id, result.dataset, "ingest"),
+        Body=json.dumps(result.to_dict()).encode(),
+        ContentType="application/json",
+    )

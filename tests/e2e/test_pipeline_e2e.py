@@ -1,0 +1,138 @@
+"""The whole workflow, locally: full run, the same window again, an incremental run, a failure and its recovery.
+
+The tests of this module share one platform and run in order (each builds on the lake the previous one left).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from dataplatform.local.apis import Faults
+from dataplatform.local.runner import LocalPlatform
+from dataplatform.local.sample_data import add_transactions, extra_sales_file
+from tests.e2e.support import (
+    WINDOW,
+    curated_snapshot,
+    expected_daily,
+    expected_orders,
+    expected_revenue_usd,
+    state_objects,
+)
+
+pytestmark = pytest.mark.e2e
+DATASETS = ["exchange_rates", "customers", "products", "transactions", "sales"]
+SNAPSHOTS: dict[str, object] = {}
+
+
+def _assert_conservation(result_datasets: dict[str, dict]) -> None:
+    for name, d in result_datasets.items():
+        assert d["raw_rows"] == d["curated_rows"] + d["quarantined_rows"] + d["duplicate_rows"], (name, d)
+
+
+def test_full_run_succeeds_with_conservation_and_correct_marts(platform: LocalPlatform) -> None:
+    result = platform.run(window=WINDOW)
+    assert result.status == "SUCCEEDED", result.cause
+    assert sorted(result.datasets) == sorted(DATASETS)
+    _assert_conservation(result.datasets)
+    assert all(d["status"] == "SUCCEEDED" for d in result.datasets.values())
+    sales = result.datasets["sales"]
+    assert (sales["quarantined_rows"], sales["duplicate_rows"]) == (3, 2)  # the sample's bad and repeated rows
+    assert result.datasets["products"]["curated_rows"] == len(platform.sample.products)
+
+    orders = expected_orders(platform.sample)
+    daily = expected_daily(orders)
+    engine = platform.dispatcher.athena_engine()
+    rows = engine.execute("SELECT order_date, orders, quantity, customers, revenue FROM marts.daily_revenue").rows
+    assert {r[0]: (r[1], r[2], r[3]) for r in rows} == daily
+    (kpi,) = engine.execute("SELECT orders, total_quantity, total_revenue FROM marts.kpi_summary").rows
+    assert kpi[0] == len(orders) and kpi[1] == sum(o["quantity"] for o in orders)
+    # Rates: the pipeline takes the date's rate or the nearest earlier; currencyconverter interpolates missing
+    # days. Both come from ECB data, so totals agree closely but not to the cent.
+    assert abs(Decimal(kpi[2]) - expected_revenue_usd(orders)) <= Decimal("0.005") * expected_revenue_usd(orders)
+    assert set(result.marts) >= {"sales_usd", "daily_revenue", "customer_ltv", "product_revenue", "kpi_summary"}
+    assert result.marts["sales_usd"] == len(orders)
+
+    audit = platform.client("s3").list_objects_v2(Bucket=platform.lake.curated_bucket, Prefix="audit/")
+    assert len(audit.get("Contents", [])) == len(DATASETS)
+    SNAPSHOTS["curated"] = curated_snapshot(platform)
+    SNAPSHOTS["run_id"] = result.run_id
+
+
+def test_same_window_again_changes_nothing(platform: LocalPlatform) -> None:
+    before_state = state_objects(platform)
+    result = platform.run(window=WINDOW)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.run_id == SNAPSHOTS["run_id"]  # deterministic: same window and selection
+    assert curated_snapshot(platform) == SNAPSHOTS["curated"]
+    assert state_objects(platform).keys() == before_state.keys()
+
+
+def test_incremental_run_with_a_tiny_time_budget_processes_only_new_data(platform: LocalPlatform) -> None:
+    """Incremental and continuation together: new Postgres rows and three new CSV drops, ingested by Lambdas that
+    are always short of time, so the ingest loop continues several times; the result is exactly the new data."""
+    before = curated_snapshot(platform)
+    new_ids = add_transactions(platform.postgres_uri, 7)
+    drops = [extra_sales_file(i, first_id=900_000 + 100 * i, rows=12) for i in (1, 2, 3)]
+    for name, body in drops:
+        platform.put_landing_file(name, body)
+    platform.options.lambda_timeout_s = 0.001  # every call stops after its first chunk
+    try:
+        result = platform.run(window=("2024-04-01", "2024-04-02"))
+    finally:
+        platform.options.lambda_timeout_s = 900.0
+    assert result.status == "SUCCEEDED", result.cause
+    continuations = [e for e in platform.events if e.phase == "continue" and e.dataset == "sales"]
+    assert len(continuations) >= 2, "expected the ingest loop to call the CSV Lambda several times"
+    _assert_conservation(result.datasets)
+    assert result.datasets["transactions"]["raw_rows"] == len(new_ids)
+    assert result.datasets["sales"]["raw_rows"] == 36  # only the three new files
+    assert result.datasets["products"]["raw_rows"] == len(platform.sample.products)  # full load by design
+    assert result.datasets["customers"]["raw_rows"] == 0  # nothing updated since the committed watermark
+    after = curated_snapshot(platform)
+    assert len(after["transactions"]) == len(before["transactions"]) + len(new_ids)
+    assert len(after["sales"]) == len(before["sales"]) + 36
+    assert after["customers"] == before["customers"]
+    assert set(before["exchange_rates"]) <= set(after["exchange_rates"])  # plus the new window's rates
+    SNAPSHOTS["after_incremental"] = after
+
+
+def test_failure_notifies_audits_and_leaves_state_and_raw(platform: LocalPlatform) -> None:
+    platform.published_notifications()  # drain
+    state_before = state_objects(platform)
+    platform.customer_api.faults = Faults(fail_times=10_000, fail_status=503)
+    add_transactions(platform.postgres_uri, 3)
+    result = platform.run(window=("2024-04-03", "2024-04-03"))
+    assert result.status == "FAILED"
+    assert result.error == "PipelineFailed" and "customers" in (result.cause or "")
+
+    (message,) = [json.loads(n["Message"]) for n in platform.published_notifications()]
+    assert message["run_id"] == result.run_id and message["step"] == "Ingest"
+    audit = platform.client("s3")
+    key = next(
+        o["Key"]
+        for o in audit.list_objects_v2(Bucket=platform.lake.curated_bucket, Prefix="audit/")["Contents"]
+        if f"run_id={result.run_id}/customers.json" in o["Key"]
+    )
+    record = json.loads(audit.get_object(Bucket=platform.lake.curated_bucket, Key=key)["Body"].read())
+    assert record["status"] == "FAILED" and record["error_step"] == "Ingest" and "503" in record["error"]
+    assert record["watermark_committed"] is None
+    assert state_objects(platform) == state_before  # nothing advanced
+    assert curated_snapshot(platform) == SNAPSHOTS["after_incremental"]
+    # The datasets that finished ingesting keep their raw data and manifest.
+    transactions = platform.read_step(result.run_id, "transactions", "ingest")
+    assert transactions is not None and transactions["rows"] == 3
+
+    platform.customer_api.faults = Faults()
+    recovered = platform.run(window=("2024-04-03", "2024-04-03"))
+    assert recovered.status == "SUCCEEDED", recovered.cause
+    assert recovered.run_id == result.run_id
+    assert recovered.datasets["transactions"]["raw_rows"] == 3  # the same raw, not extracted twice
+    _assert_conservation(recovered.datasets)
+    # What a clean run over this window gives: the previous contents plus exactly the 3 new transactions.
+    before, after = SNAPSHOTS["after_incremental"], curated_snapshot(platform)
+    assert len(after["transactions"]) == len(before["transactions"]) + 3
+    assert set(before["transactions"]) <= set(after["transactions"])
+    assert after["customers"] == before["customers"] and after["sales"] == before["sales"]
