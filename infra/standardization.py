@@ -142,7 +142,12 @@ class Standardization(Construct):
         storage.grant_prefixes(
             role,
             storage.curated_bucket,
-            [f"curated/{dataset}/", f"curated/_quarantine/{dataset}/", f"runs/*/{dataset}/"],
+            [
+                f"curated/{dataset}/",
+                f"curated/_staging/{dataset}/",
+                f"curated/_quarantine/{dataset}/",
+                f"runs/*/{dataset}/",
+            ],
             write=True,
             delete=True,  # the partition-level merge replaces the files of the partitions a run touches
         )

@@ -53,8 +53,11 @@ def reason(rule: str, column: str, value: SparkColumn, expected: str) -> SparkCo
     )
 
 
-def typed_value(raw: SparkColumn, raw_type: DataType, column: Column) -> SparkColumn:
-    """The contract-typed value of `raw`; null when the input is null/blank or does not cast."""
+def typed_value(raw: SparkColumn, raw_type: DataType, column: Column, text: SparkColumn | None = None) -> SparkColumn:
+    """The contract-typed value of `raw`; null when the input is null/blank or does not cast.
+
+    `text`: `clean_text(raw)` when the caller already projected it (so the regex runs once per value).
+    """
     target = column.type
     if not isinstance(raw_type, StringType):
         # Typed sources (Parquet from Postgres): a direct cast; an overflow or bad value yields null (ANSI off).
@@ -63,7 +66,7 @@ def typed_value(raw: SparkColumn, raw_type: DataType, column: Column) -> SparkCo
         if target in ("date", "timestamp") and raw_type.simpleString() not in ("date", "timestamp"):
             return typed_value(raw.cast("string"), StringType(), column)
         return raw.cast(target)
-    text = clean_text(raw)
+    text = clean_text(raw) if text is None else text
     if target == "string":
         return F.upper(text) if is_code(column) else text
     if target in ("integer", "bigint"):
@@ -115,11 +118,22 @@ def rule_check(rule: Rule, column: Column, typed: SparkColumn) -> tuple[SparkCol
 
 
 def column_reasons(
-    raw: SparkColumn | None, raw_type: DataType, typed: SparkColumn, column: Column
+    raw: SparkColumn | None,
+    raw_type: DataType,
+    typed: SparkColumn,
+    column: Column,
+    *,
+    original: SparkColumn | None = None,
+    present: SparkColumn | None = None,
 ) -> list[SparkColumn]:
-    """Reason expressions (null when fine) for one column: not-null, cast failure, then each rule."""
-    original = raw.cast("string") if raw is not None else F.lit(None).cast("string")
-    present = clean_text(raw).isNotNull() if raw is not None else F.lit(False)
+    """Reason expressions (null when fine) for one column: not-null, cast failure, then each rule.
+
+    `original` / `present`: the raw value as text and whether it is non-blank, when already projected.
+    """
+    if original is None:
+        original = raw.cast("string") if raw is not None else F.lit(None).cast("string")
+    if present is None:
+        present = clean_text(raw).isNotNull() if raw is not None else F.lit(False)
     reasons: list[SparkColumn] = []
     required = not column.nullable or any(r.kind == "not_null" for r in column.rules)
     if required:

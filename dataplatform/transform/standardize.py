@@ -123,12 +123,10 @@ def _read_one(spark: SparkSession, item: RawInput, config_source: Any) -> DataFr
         defaults = config_source if isinstance(config_source, CsvSource) else CsvSource(kind="csv", location="landing/")
         encoding = str(options.get("encoding") or defaults.encoding)
         quote = str(options.get("quotechar") or defaults.quotechar)
-        reader = spark.read
-        if manifest.schema_:
-            # The manifest lists the header: no extra pass to read it, and every part's header is checked
-            # against it by name (enforceSchema off), so a part with other columns fails loudly.
-            reader = reader.schema(StructType([StructField(f.name, StringType()) for f in manifest.schema_]))
-            reader = reader.option("enforceSchema", False)
+        # Column names come from the header itself (ingestion keeps CSV byte-exact, so the manifest's schema may
+        # not spell them the same way); every further part's header is checked against the first one's
+        # (enforceSchema off), so a part with different columns fails instead of shifting values.
+        reader = spark.read.option("enforceSchema", False)
         frame = (
             reader.option("header", True)
             .option("inferSchema", False)
@@ -227,32 +225,56 @@ def plan_columns(dataset: str, contract: Contract, raw_columns: list[str]) -> Co
 
 
 def type_rows(raw: DataFrame, request: StandardizeRequest, plan: ColumnPlan) -> DataFrame:
-    """Typed contract columns, evolved columns (string), originals `_orig_<name>` and `_reasons`."""
+    """Typed contract columns, evolved columns (string), the raw values `_raw_<name>` and `_reasons`.
+
+    Three projections, so each value is cleaned once and cast once, and the rule checks refer to the typed
+    columns by name: one projection with every rule inlined generates Java methods too large to compile
+    (Spark then falls back to slow interpreted evaluation).
+    """
     contract = request.config.datasets[request.dataset].contract
     types = {f.name: f.dataType for f in raw.schema.fields}
-    selected: list[SparkColumn] = []
-    reasons: list[SparkColumn] = []
+    cleaned: list[SparkColumn] = []
+    typed: list[SparkColumn] = []
+    checks: list[SparkColumn] = []
     for column in contract.columns:
         if column.nullable and (column.name in contract.key or column.name == contract.partition_column):
             column = column.model_copy(update={"nullable": False})  # a row needs its key and partition
-        source = plan.sources[column.name]
+        name = column.name
+        source = plan.sources[name]
         if source is not None:
             raw_col, raw_type = F.col(f"`{source}`"), types[source]
-        elif column.name == plan.derived_from_ingest:
+        elif name == plan.derived_from_ingest:
             raw_col, raw_type = F.col("_ingest_date").cast("string"), StringType()
         else:
-            raw_col, raw_type = None, StringType()
-        typed = typed_value(raw_col, raw_type, column) if raw_col is not None else F.lit(None).cast(column.type)
-        selected.append(typed.cast(column.type).alias(column.name))
-        original = raw_col.cast("string") if raw_col is not None else F.lit(None).cast("string")
-        selected.append(original.alias(f"_orig_{column.name}"))
-        reasons.extend(column_reasons(raw_col, raw_type, typed, column))
-    for curated, source in plan.evolved.items():
-        selected.append(clean_text(F.col(f"`{source}`")).alias(curated))
-        selected.append(F.col(f"`{source}`").cast("string").alias(f"_orig_{curated}"))
-    selected.extend(F.col(c) for c in (*META_COLUMNS, "_source_file", "_row"))
-    selected.append(F.array_compact(F.array(*reasons)).cast(f"array<{REASON_TYPE}>").alias("_reasons"))
-    return raw.select(*selected)
+            raw_col, raw_type = F.lit(None).cast("string"), StringType()
+        is_text = isinstance(raw_type, StringType)
+        cleaned.append(raw_col.alias(f"_raw_{name}"))
+        if is_text:
+            cleaned.append(clean_text(raw_col).alias(f"_txt_{name}"))
+        text = F.col(f"_txt_{name}") if is_text else None
+        value = typed_value(F.col(f"_raw_{name}"), raw_type, column, text=text)
+        typed.append(value.cast(column.type).alias(name))
+        checks.extend(
+            column_reasons(
+                None,
+                raw_type,
+                F.col(name),
+                column,
+                # The original as text is only built for failing rows (CASE WHEN is lazy).
+                original=F.col(f"_raw_{name}").cast("string"),
+                present=(text if text is not None else F.col(f"_raw_{name}")).isNotNull(),
+            )
+        )
+    evolved = [clean_text(F.col(f"`{source}`")).alias(curated) for curated, source in plan.evolved.items()]
+    evolved += [
+        F.col(f"`{source}`").cast("string").alias(f"_raw_{curated}") for curated, source in plan.evolved.items()
+    ]
+    meta = [F.col(c) for c in (*META_COLUMNS, "_source_file", "_row")]
+    step1 = raw.select(*cleaned, *evolved, *meta)
+    keep = [c for c in step1.columns if not c.startswith("_txt_")]
+    step2 = step1.select(*typed, *[F.col(c) for c in step1.columns])
+    reasons = F.array_compact(F.array(*checks)).cast(f"array<{REASON_TYPE}>").alias("_reasons")
+    return step2.select(*[c.name for c in contract.columns], *keep, reasons)
 
 
 def convert_currency(typed: DataFrame, request: StandardizeRequest, rates: DataFrame | None) -> DataFrame:
@@ -352,11 +374,15 @@ def standardize(spark: SparkSession, request: StandardizeRequest) -> Standardize
         )
 
     plan = plan_columns(request.dataset, contract, raw.columns)
-    typed = convert_currency(type_rows(raw, request, plan), request, read_rates(spark, request))
-    typed = typed.persist(StorageLevel.MEMORY_AND_DISK)
+    # Cached: the as-of rate lookup reads the typed rows twice, and counting, quarantine and merge read the result.
+    typed = type_rows(raw, request, plan).persist(StorageLevel.MEMORY_AND_DISK)
+    checked = typed
+    if dataset.contract.currency is not None:
+        checked = convert_currency(typed, request, read_rates(spark, request)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        return _finish(spark, request, plan, typed, existing, fs, live_root, staging_root, quarantine_path)
+        return _finish(spark, request, plan, checked, existing, fs, live_root, staging_root, quarantine_path)
     finally:
+        checked.unpersist()
         typed.unpersist()
 
 
@@ -397,7 +423,7 @@ def _finish(
     # Quarantine: original values as strings, the reasons, and where the row came from.
     data_names = [c.name for c in contract.columns] + list(plan.evolved)
     quarantine = typed.where(F.size("_reasons") > 0).select(
-        *[F.col(f"_orig_{n}").alias(n) for n in data_names],
+        *[F.col(f"_raw_{n}").cast("string").alias(n) for n in data_names],
         F.col("_reasons").alias("reasons"),
         F.concat_ws("; ", F.transform("_reasons", lambda r: F.concat(r["column"], F.lit(":"), r["rule"]))).alias(
             "reason"

@@ -74,6 +74,7 @@ def test_each_job_touches_only_its_own_prefixes_and_table(synth: Synth) -> None:
         assert f"/raw/{dataset}/*" in text
         assert f"/curated/{dataset}/*" in text
         assert f"/curated/_quarantine/{dataset}/*" in text
+        assert f"/curated/_staging/{dataset}/*" in text  # the partition swap writes there first
         assert f"table/retail_curated/{dataset}" in text
         assert f"table/retail_curated/{dataset}_quarantine" in text
         for other in set(DATASETS) - {dataset}:

@@ -6,6 +6,7 @@ module: exchange_rates first (the others convert through it), then the rest; lat
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -66,6 +67,7 @@ def rates_table() -> dict[tuple[str, date], Decimal]:
     return {(r["currency_code"], r["rate_date"]): r["rate"] for r in expected("exchange_rates").accepted}
 
 
+@functools.cache
 def expected(dataset: str) -> Outcome:
     from dataplatform.config import load_config
     from tests.spark.conftest import ROOT
