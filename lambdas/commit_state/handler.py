@@ -6,9 +6,9 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from dataplatform.state import commit
 
 from dataplatform.settings import RuntimeSettings
+from dataplatform.state import commit
 
 logger = Logger()
 
