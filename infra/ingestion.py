@@ -8,19 +8,17 @@ from aws_cdk import ArnFormat, Duration, Size, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dataplatform.config.models import CsvSource, PipelineConfig, PostgresSource, RestSource
-from infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, lambda_code
-from infra.nag import LAMBDA_RUNTIME_REASON, PREFIX_REASON, XRAY_REASON, acknowledge
+from infra.functions import python_function
+from infra.nag import PREFIX_REASON, acknowledge
 from infra.storage import Storage
 
 SOURCE_KINDS = ("csv", "rest", "postgres")
 DEFAULT_MEMORY_MB = {"csv": 512, "rest": 512, "postgres": 1024}
 EPHEMERAL_MB = {"postgres": 2048}
 POSTGRES_VPC_CONTEXT = "postgres_vpc_id"
-LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
 def lambda_environment(config: PipelineConfig, storage: Storage, service: str) -> dict[str, str]:
@@ -96,42 +94,23 @@ class Ingestion(Construct):
         name = f"ingest_{kind}"
         function_name = f"{self.config.project}-ingest-{kind}"
         construct_id = f"Ingest{kind.capitalize()}"
-        role = iam.Role(
-            self,
-            f"{construct_id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{function_name}: raw/ and runs/ of {', '.join(datasets)} only",
-        )
-        log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", log_group_name=f"/aws/lambda/{function_name}", retention=LOG_RETENTION
-        )
-        log_group.grant_write(role)
-
-        vpc_options = self._vpc_options(kind, datasets)
-        function = lambda_.Function(
+        function, role = python_function(
             self,
             construct_id,
+            folder=name,
             function_name=function_name,
             description=f"Ingest {kind} sources into the raw zone: {', '.join(datasets)}",
-            code=lambda_code(root, name, config_file),
-            handler="handler.handler",
-            runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
-            memory_size=memory_mb,
+            role_description=f"{function_name}: raw/ and runs/ of {', '.join(datasets)} only",
+            root=root,
+            config_file=config_file,
+            environment=lambda_environment(self.config, self.storage, name),
+            memory_mb=memory_mb,
+            timeout=Duration.minutes(15),
             # Postgres parts are staged in /tmp before upload (bounded by part_max_rows); give them room.
             ephemeral_storage_size=Size.mebibytes(EPHEMERAL_MB.get(kind, 512)),
-            timeout=Duration.minutes(15),
-            role=role,
-            log_group=log_group,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment=lambda_environment(self.config, self.storage, name),
-            # The state machine owns retries (with a continuation cursor); async retries would double-ingest.
-            retry_attempts=0,
-            **vpc_options,
+            **self._vpc_options(kind, datasets),
         )
         self._grant(role, datasets)
-        acknowledge(function, "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
-        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
         return function
 
     def _vpc_options(self, kind: str, datasets: list[str]) -> dict[str, object]:

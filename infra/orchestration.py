@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
@@ -29,10 +29,10 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from dataplatform.config.models import PipelineConfig
-from infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, lambda_code
-from infra.ingestion import LOG_RETENTION, lambda_environment
-from infra.nag import LAMBDA_RUNTIME_REASON, XRAY_REASON, acknowledge
-from infra.storage import Storage
+from infra.functions import python_function
+from infra.ingestion import lambda_environment
+from infra.nag import acknowledge
+from infra.storage import Storage, allow_log_groups_to_use_key
 
 WORKFLOW_FUNCTIONS = ("resolve_run", "check_quality", "commit_state", "write_audit")
 """Lambda folders (lambdas/<name>/handler.py) this module deploys."""
@@ -77,36 +77,20 @@ class WorkflowFunctions(Construct):
         for folder in WORKFLOW_FUNCTIONS:
             name = function_name(config.project, folder)
             construct_name = folder.title().replace("_", "")
-            role = iam.Role(
-                self,
-                f"{construct_name}Role",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"{name}: workflow step {folder}",
-            )
-            log_group = logs.LogGroup(
-                self, f"{construct_name}Logs", log_group_name=f"/aws/lambda/{name}", retention=LOG_RETENTION
-            )
-            log_group.grant_write(role)
-            self.functions[folder] = lambda_.Function(
+            self.functions[folder], role = python_function(
                 self,
                 construct_name,
+                folder=folder,
                 function_name=name,
                 description=f"{config.project} workflow step {folder}",
-                runtime=LAMBDA_RUNTIME,
-                architecture=LAMBDA_ARCHITECTURE,
-                handler="handler.handler",
-                code=lambda_code(root, folder, config_file),
-                memory_size=512,
-                timeout=Duration.minutes(5),
-                role=role,
-                log_group=log_group,
-                tracing=lambda_.Tracing.ACTIVE,
+                role_description=f"{name}: workflow step {folder}",
+                root=root,
+                config_file=config_file,
                 environment=lambda_environment(config, storage, folder),
-                retry_attempts=0,  # the state machine owns retries
+                memory_mb=512,
+                timeout=Duration.minutes(5),
             )
             self.roles[folder] = role
-            acknowledge(self.functions[folder], "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
-            acknowledge(role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
 
         # Least privilege: each function gets only the prefixes it reads or writes.
         datasets = list(config.datasets)
@@ -187,23 +171,7 @@ class Orchestration(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         # CloudWatch Logs encrypts with the key only if its service principal may use it.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        allow_log_groups_to_use_key(self.key, "*")
         self.log_group = logs.LogGroup(
             self,
             "Logs",

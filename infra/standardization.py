@@ -13,7 +13,7 @@ from constructs import Construct
 from dataplatform.config.models import PipelineConfig
 from infra.bundling import dataplatform_zip, require_path
 from infra.nag import ASSET_REASON, GLUE_LOGS_REASON, GLUE_METRICS_REASON, acknowledge, asset_bucket_findings
-from infra.storage import Storage
+from infra.storage import Storage, allow_log_groups_to_use_key
 
 SCRIPT = Path("glue_jobs") / "standardize.py"
 WORKER_TYPES = {
@@ -52,25 +52,8 @@ class Standardization(Construct):
         self.config_asset = s3_assets.Asset(self, "PipelineConfig", path=str(config_file))
 
         key = storage.key
-        stack = Stack.of(self)
         # Glue writes continuous logs to /aws-glue/* groups encrypted with the lake key: let CloudWatch Logs use it.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="/aws-glue/*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        allow_log_groups_to_use_key(key, "/aws-glue/*")
         self.security_configuration = glue.SecurityConfiguration(
             self,
             "SecurityConfiguration",
