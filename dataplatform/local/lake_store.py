@@ -15,23 +15,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from dataplatform.athena.catalog import table_input_of
+
 LAKE_DIR_ENV = "DATAPLATFORM_LAKE_DIR"
 # Glue's GetTable output has read-only fields that CreateTable/UpdateTable's TableInput rejects.
-TABLE_INPUT_FIELDS = (
-    "Name",
-    "Description",
-    "Owner",
-    "LastAccessTime",
-    "LastAnalyzedTime",
-    "Retention",
-    "StorageDescriptor",
-    "PartitionKeys",
-    "ViewOriginalText",
-    "ViewExpandedText",
-    "TableType",
-    "Parameters",
-    "TargetTable",
-)
 
 
 def default_lake_dir(project_root: Path) -> Path:
@@ -42,13 +29,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def table_input(table: dict[str, Any]) -> dict[str, Any]:
-    clean = {k: v for k, v in table.items() if k in TABLE_INPUT_FIELDS}
-    for key in ("LastAccessTime", "LastAnalyzedTime"):
-        clean.pop(key, None)  # stored as strings; Glue wants datetimes and does not need them back
-    return clean
 
 
 def restore(lake_dir: Path, s3: Any, glue: Any) -> dict[str, int]:
@@ -68,7 +48,7 @@ def restore(lake_dir: Path, s3: Any, glue: Any) -> dict[str, int]:
         for db_dir in sorted(p for p in glue_root.iterdir() if p.is_dir()):
             ensure_database(glue, db_dir.name)
             for path in sorted(db_dir.glob("*.json")):
-                put_table(glue, db_dir.name, table_input(json.loads(path.read_text())))
+                put_table(glue, db_dir.name, table_input_of(json.loads(path.read_text())))
                 tables += 1
     return {"objects": objects, "tables": tables}
 
