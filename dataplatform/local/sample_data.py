@@ -56,7 +56,8 @@ def generate(scale: float = 1.0, seed: int = DEFAULT_SEED, window: tuple[date, d
             "product_id": i,
             "product_name": f"{rng.choice(CATEGORIES)} item {i:04d}",
             "category": rng.choice(CATEGORIES),
-            "price": Decimal(rng.randrange(199, 49999)) / 100,
+            # Prices in the sample currencies; scaled so lifetime values span all of pipeline.yaml's segments.
+            "price": Decimal(rng.randrange(199, 14999)) / 100,
             "stock_available": rng.randrange(0, 500),
         }
         for i in range(1, n_products + 1)
@@ -76,6 +77,10 @@ def generate(scale: float = 1.0, seed: int = DEFAULT_SEED, window: tuple[date, d
         }
         for i in range(1, n_customers + 1)
     ]
+    # Buying activity is skewed (Zipf-like, in a shuffled order), as in real retail: a few customers buy a lot.
+    customer_ids = list(range(1, n_customers + 1))
+    rng.shuffle(customer_ids)
+    activity = [1 / rank**0.9 for rank in range(1, n_customers + 1)]
     transactions = []
     for i in range(1, n_transactions + 1):
         product = rng.choice(products)
@@ -83,7 +88,7 @@ def generate(scale: float = 1.0, seed: int = DEFAULT_SEED, window: tuple[date, d
         transactions.append(
             {
                 "transaction_id": i,
-                "customer_id": rng.randrange(1, n_customers + 1),
+                "customer_id": rng.choices(customer_ids, weights=activity)[0],
                 "product_id": product["product_id"],
                 "quantity": quantity,
                 "total_amount": product["price"] * quantity,

@@ -54,6 +54,9 @@ def test_full_run_succeeds_with_conservation_and_correct_marts(platform: LocalPl
     assert abs(Decimal(kpi[2]) - expected_revenue_usd(orders)) <= Decimal("0.005") * expected_revenue_usd(orders)
     assert set(result.marts) >= {"sales_usd", "daily_revenue", "customer_ltv", "product_revenue", "kpi_summary"}
     assert result.marts["sales_usd"] == len(orders)
+    # The sample data should show what the segments mart is for: customers in every segment of pipeline.yaml.
+    segments = engine.execute("SELECT DISTINCT segment FROM marts.customer_segments").rows
+    assert {r[0] for r in segments} == {"VIP", "High", "Medium", "Low"}
 
     audit = platform.client("s3").list_objects_v2(Bucket=platform.lake.curated_bucket, Prefix="audit/")
     assert len(audit.get("Contents", [])) == len(DATASETS)
