@@ -52,8 +52,11 @@ class Resolver:
             if name == "Fn::GetAtt":
                 logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
                 if attribute == "Arn" and logical in self.physical:
-                    # an ARN ends in (or is) the physical ID: name, key id or the ARN itself
-                    return "[^\"']*" + re.escape(self.physical[logical].rsplit(":", 1)[-1]) + "[^\"']*"
+                    # an ARN ends in (or is) the physical ID: name, key id or the ARN itself; an SQS
+                    # queue's physical ID is its URL, whose last segment is the queue name in the ARN
+                    physical = self.physical[logical]
+                    tail = physical.rstrip("/").rsplit("/", 1)[-1] if "://" in physical else physical
+                    return "[^\"']*" + re.escape(tail.rsplit(":", 1)[-1]) + "[^\"']*"
                 return ".+?"
             if name == "Fn::Join":
                 separator, parts = arg

@@ -10,19 +10,31 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from dataplatform.config import load_config
 from tests.localstack.conftest import Deployment
 from tests.localstack.template_match import lifecycle_rule_to_api
 
 pytestmark = pytest.mark.localstack
 
+ROOT = Path(__file__).resolve().parents[2]
+
 # LocalStack's free tier has no Glue or Athena, and runs no custom resources: CloudFormation records these as
 # "deployed as a fallback" and creates nothing. Anything else deployed as a fallback is a failure.
-FALLBACK_OK = ("AWS::Glue::", "AWS::Athena::", "Custom::", "AWS::CloudFormation::CustomResource", "AWS::CDK::")
+# LocalStack's free tier has CloudFormation providers for CloudWatch alarms but none for dashboards.
+FALLBACK_OK = (
+    "AWS::Glue::",
+    "AWS::Athena::",
+    "Custom::",
+    "AWS::CloudFormation::CustomResource",
+    "AWS::CDK::",
+    "AWS::CloudWatch::Dashboard",
+)
 LAMBDA_KEYS = ("Handler", "Runtime", "Timeout", "MemorySize", "Environment", "Role", "Architectures", "TracingConfig")
 
 
@@ -255,21 +267,31 @@ def test_sns_topics(deployment: Deployment) -> None:
             assert any(not deployment.resolver.matches(subscription, s) for s in listed), subscription
 
 
-def test_secrets(deployment: Deployment) -> None:
-    secrets = deployment.client("secretsmanager")
-    for _, logical, resource in require(deployment, "AWS::SecretsManager::Secret"):
-        props = resource.get("Properties", {})
-        described = secrets.describe_secret(SecretId=physical(deployment, logical))
-        promised = {k: props[k] for k in ("Name", "Description", "KmsKeyId") if k in props}
-        assert_kept(deployment, promised, described, f"secret {logical}")
-        value = secrets.get_secret_value(SecretId=described["ARN"])["SecretString"]
-        if "SecretString" in props:
-            assert_kept(deployment, props["SecretString"], value, f"value of secret {logical}")
-        elif "GenerateSecretString" in props:
-            generated = props["GenerateSecretString"]
-            if "GenerateStringKey" in generated:
-                value = json.loads(value)[generated["GenerateStringKey"]]
-            assert len(value) == int(generated.get("PasswordLength", 32)), f"generated secret {logical}"
+def test_secrets_are_named_in_config_and_read_only_by_their_functions(deployment: Deployment) -> None:
+    """Credentials never come from the template: users create the secrets pipeline.yaml names, and each deployed
+    ingest function may read exactly the secrets of its own datasets."""
+    assert not deployment.resources("AWS::SecretsManager::Secret"), "the stack must not create credentials"
+    config = load_config(ROOT / "pipeline.yaml", env={})
+    lambdas, iam = deployment.client("lambda"), deployment.client("iam")
+    checked = 0
+    for kind in ("csv", "rest", "postgres"):
+        own = {
+            getattr(ds.source, "connection_secret", None) or ds.source.auth.secret
+            for ds in config.datasets.values()
+            if ds.source.kind == kind and ds.source.kind != "csv"
+        } - {None}
+        role = lambdas.get_function(FunctionName=f"{config.project}-ingest-{kind}")["Configuration"]["Role"]
+        role_name = role.rsplit("/", 1)[-1]
+        policies = json.dumps(
+            [
+                iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+                for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+            ]
+        )
+        for name in config.secret_names():
+            assert (f"secret:{name}-" in policies) == (name in own), (kind, name)
+            checked += 1
+    assert checked >= 6
 
 
 def first_task(definition: dict[str, Any]) -> str:
@@ -359,6 +381,9 @@ def test_eventbridge_rule_starts_the_state_machine(deployment: Deployment) -> No
             "DetailType": event.pop("detail-type"),
             "Detail": json.dumps(event.pop("detail", {})),
         }
+        # A target with a fixed Input starts an execution with a generated name (otherwise the event id), so look
+        # for any new execution of the machine and check it received what the template promises.
+        before = {x["executionArn"] for x in sfn.list_executions(stateMachineArn=machine)["executions"]}
         result = events.put_events(Entries=[entry])
         assert result["FailedEntryCount"] == 0, result
         event_id = result["Entries"][0]["EventId"]
@@ -366,10 +391,17 @@ def test_eventbridge_rule_starts_the_state_machine(deployment: Deployment) -> No
         started: list[dict[str, Any]] = []
         while not started and time.monotonic() < deadline:
             listed = sfn.list_executions(stateMachineArn=machine)["executions"]
-            started = [x for x in listed if x["name"] == event_id]  # EventBridge names the execution after the event
+            started = [x for x in listed if x["executionArn"] not in before]
             time.sleep(0.5)
         assert started, f"rule {logical}: event {event_id} started no execution of {machine}"
-        if started[0]["status"] == "RUNNING":
+        (rule,) = [r for _, name, r in deployment.resources("AWS::Events::Rule") if name == logical]
+        fixed_inputs = [t["Input"] for t in rule["Properties"]["Targets"] if "Input" in t]
+        execution = sfn.describe_execution(executionArn=started[0]["executionArn"])
+        if fixed_inputs:
+            assert json.loads(execution["input"]) == json.loads(fixed_inputs[0]), execution["input"]
+        else:
+            assert started[0]["name"] == event_id
+        if execution["status"] == "RUNNING":
             sfn.stop_execution(executionArn=started[0]["executionArn"], cause="wiring test done")
 
 

@@ -12,6 +12,7 @@ RESOLVER = Resolver(
         "Fn": "stack-Fn-123",
         "FnRole": "stack-FnRole-xyz",
         "Flow": "arn:aws:states:us-east-1:000000000000:stateMachine:stack-Flow-9",
+        "Dlq": "http://127.0.0.1:4566/000000000000/stack-Dlq-a576",  # an SQS queue's Ref is its URL
     },
     account="000000000000",
     region="us-east-1",
@@ -27,6 +28,12 @@ def test_getatt_arn_must_contain_the_physical_id() -> None:
     promised = {"Fn::GetAtt": ["FnRole", "Arn"]}
     assert RESOLVER.matches(promised, "arn:aws:iam::000000000000:role/stack-FnRole-xyz") == []
     assert RESOLVER.matches(promised, "arn:aws:iam::000000000000:role/other-role")
+
+
+def test_getatt_arn_of_a_queue_matches_the_queue_name_of_its_url() -> None:
+    promised = {"Fn::GetAtt": ["Dlq", "Arn"]}
+    assert RESOLVER.matches(promised, "arn:aws:sqs:us-east-1:000000000000:stack-Dlq-a576") == []
+    assert RESOLVER.matches(promised, "arn:aws:sqs:us-east-1:000000000000:stack-Other-b123")
 
 
 def test_join_keeps_literal_text_and_resolves_parts() -> None:
