@@ -19,6 +19,7 @@ import json
 import threading
 import time
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -64,7 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
-class LocalService:
+class LocalService(ABC):
     """A ThreadingHTTPServer on 127.0.0.1:<free port>; subclasses implement `handle`."""
 
     def __init__(self, faults: Faults | None = None) -> None:
@@ -100,8 +101,9 @@ class LocalService:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @abstractmethod
     def handle(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
-        raise NotImplementedError
+        """The reply to one GET (or HEAD) request; each service implements its API here."""
 
     def _take(self, name: str) -> bool:
         with self._lock:
