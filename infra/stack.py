@@ -10,6 +10,7 @@ from constructs import Construct
 
 from dataplatform.config.models import PipelineConfig
 from infra.analytics import Analytics
+from infra.audit_table import AuditTable
 from infra.ingestion import Ingestion
 from infra.monitoring import AlertTopic, Monitoring
 from infra.nag import acknowledge
@@ -27,6 +28,7 @@ class DataPlatformStack(Stack):
         config: PipelineConfig,
         root: Path,
         config_file: Path,
+        sql_dir: Path,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -40,10 +42,18 @@ class DataPlatformStack(Stack):
             self, "Standardization", config=config, storage=self.storage, root=root, config_file=config_file
         )
         database_names = {zone: config.glue_database(zone) for zone in ("curated", "marts", "audit")}
+        self.audit_table = AuditTable(
+            self,
+            "AuditTable",
+            config=config,
+            database=self.storage.databases["audit"],
+            curated_bucket_name=self.storage.curated_bucket.bucket_name,
+        )
         self.analytics = Analytics(
             self,
             "Analytics",
             config=config,
+            sql_dir=sql_dir,
             database_names=database_names,
             workgroup_name=self.storage.workgroup.ref,  # a Ref, so named queries wait for the workgroup
             curated_bucket_name=self.storage.curated_bucket.bucket_name,

@@ -34,6 +34,7 @@ from dataplatform.athena.catalog import (
     decode_presto_view,
     encode_presto_view,
 )
+from dataplatform.athena.ddl import external_table_input
 from dataplatform.athena.sqlfiles import (
     SqlFile,
     SqlFileError,
@@ -46,19 +47,6 @@ from dataplatform.config import PipelineConfig
 READ_DIALECT = "athena"
 TYPE_TAG = "dataplatform_type_tag"
 DUCKDB_LINE = re.compile(r"LINE (\d+):")
-
-SERDE_BY_FORMAT = {
-    "parquet": {
-        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    },
-    "json": {
-        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
-        "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-    },
-}
 
 
 class AthenaQueryError(RuntimeError):
@@ -537,7 +525,7 @@ class LocalAthena:
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
             self._map_table(database, existing)
             return QueryResult([], [])
-        table_input = _external_table_input(statement, name)
+        table_input = external_table_input(statement, name)
         fmt = _table_format(table_input)
         if fmt is None:
             raise AthenaQueryError(
@@ -550,51 +538,3 @@ class LocalAthena:
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
         self._map_table(database, table_input)
         return QueryResult([], [])
-
-
-def _external_table_input(statement: exp.Create, name: str) -> dict[str, Any]:
-    """A Glue TableInput from Athena's CREATE EXTERNAL TABLE, as Athena's own DDL would register it."""
-    schema = statement.this
-    columns = [
-        {"Name": col.name, "Type": col.args["kind"].sql(dialect="hive").lower().replace(" ", "")}
-        for col in (schema.expressions if isinstance(schema, exp.Schema) else [])
-        if isinstance(col, exp.ColumnDef)
-    ]
-    partitions: list[dict[str, str]] = []
-    parameters: dict[str, str] = {"EXTERNAL": "TRUE"}
-    serde: dict[str, str] = {}
-    location = ""
-    properties = statement.args.get("properties")
-    for prop in properties.expressions if properties else []:
-        if isinstance(prop, exp.PartitionedByProperty):
-            partitions = [
-                {"Name": col.name, "Type": col.args["kind"].sql(dialect="hive").lower().replace(" ", "")}
-                for col in prop.this.expressions
-                if isinstance(col, exp.ColumnDef)
-            ]
-        elif isinstance(prop, exp.RowFormatSerdeProperty):
-            library = prop.this.name
-            fmt = "json" if "json" in library.lower() else "parquet" if "parquet" in library.lower() else None
-            serde = dict(SERDE_BY_FORMAT[fmt]) if fmt else {"SerializationLibrary": library}
-            serde["SerializationLibrary"] = library
-        elif isinstance(prop, exp.FileFormatProperty):
-            fmt_name = prop.this.name.lower() if prop.this is not None else ""
-            if fmt_name in SERDE_BY_FORMAT and not serde:
-                serde = dict(SERDE_BY_FORMAT[fmt_name])
-        elif isinstance(prop, exp.LocationProperty):
-            location = prop.this.name
-        elif type(prop) is exp.Property:  # TBLPROPERTIES entries (property subclasses are handled above)
-            parameters[prop.name] = prop.args["value"].name
-    return {
-        "Name": name,
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": parameters,
-        "PartitionKeys": partitions,
-        "StorageDescriptor": {
-            "Columns": columns,
-            "Location": location,
-            "InputFormat": serde.get("InputFormat", ""),
-            "OutputFormat": serde.get("OutputFormat", ""),
-            "SerdeInfo": {"SerializationLibrary": serde.get("SerializationLibrary", "")},
-        },
-    }

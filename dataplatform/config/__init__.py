@@ -1,6 +1,6 @@
 """pipeline.yaml: typed models and the loader."""
 
-from dataplatform.config.loader import ConfigError, Problem, load_config, parse_config
+from dataplatform.config.loader import ConfigError, Problem, load_config, parse_config, sql_dir_of
 from dataplatform.config.models import (
     Column,
     Contract,
@@ -25,4 +25,5 @@ __all__ = [
     "Rule",
     "load_config",
     "parse_config",
+    "sql_dir_of",
 ]

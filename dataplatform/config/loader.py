@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dataplatform.config.models import PipelineConfig
+from dataplatform.config.models import CsvSource, PipelineConfig
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
@@ -189,4 +189,21 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     path = Path(path or os.environ.get("PIPELINE_CONFIG", "pipeline.yaml"))
     if not path.is_file():
         raise ConfigError(str(path), [Problem("", "file not found")])
-    return parse_config(path.read_text(encoding="utf-8"), file=str(path), env=env)
+    config = parse_config(path.read_text(encoding="utf-8"), file=str(path), env=env)
+    return _local_directories_resolved(config, path.resolve().parent)
+
+
+def _local_directories_resolved(config: PipelineConfig, base: Path) -> PipelineConfig:
+    """A CSV location that is a local directory is relative to the config file, wherever the command runs."""
+    datasets = dict(config.datasets)
+    for name, dataset in config.datasets.items():
+        source = dataset.source
+        if isinstance(source, CsvSource) and source.is_local_directory:
+            location = f"{(base / source.location).resolve()}/"
+            datasets[name] = dataset.model_copy(update={"source": source.model_copy(update={"location": location})})
+    return config.model_copy(update={"datasets": datasets})
+
+
+def sql_dir_of(config: PipelineConfig, config_file: str | Path) -> Path:
+    """The pipeline's sql/ folder: `sql_dir` relative to the config file."""
+    return (Path(config_file).resolve().parent / config.sql_dir).resolve()

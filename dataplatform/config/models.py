@@ -182,10 +182,15 @@ class Contract(StrictModel):
 # ---------------------------------------------------------------- sources
 
 
+LOCAL_DIRECTORY_PREFIXES = ("./", "../", "/")
+"""A CSV location starting with one of these is a directory on this machine (local runs only)."""
+
+
 class CsvSource(StrictModel):
     kind: Literal["csv"]
     location: str
-    """`landing/<prefix>/` in the raw bucket, `s3://bucket/prefix/`, or an `https://` URL of one file."""
+    """`landing/<prefix>/` in the raw bucket, `s3://bucket/prefix/`, an `https://` URL of one file, or (local runs
+    only) a directory on this machine: `./dir/`, `../dir/` or `/abs/dir/`, relative to the config file."""
     pattern: str = "*.csv"
     encoding: Literal["utf-8", "utf-8-sig", "latin-1"] = "utf-8"
     """utf-8 also accepts a byte-order mark."""
@@ -195,13 +200,18 @@ class CsvSource(StrictModel):
     @field_validator("location")
     @classmethod
     def _location(cls, value: str) -> str:
-        if value.startswith(("s3://", "https://", "http://", "landing/")):
+        if value.startswith(("s3://", "https://", "http://", "landing/", *LOCAL_DIRECTORY_PREFIXES)):
             return value
         raise PydanticCustomError(
             "location",
-            "expected 'landing/<prefix>/', 's3://bucket/prefix/' or an https:// URL; got '{v}'",
+            "expected 'landing/<prefix>/', 's3://bucket/prefix/', an https:// URL, or a local directory "
+            "('./dir/', local runs only); got '{v}'",
             {"v": value},
         )
+
+    @property
+    def is_local_directory(self) -> bool:
+        return self.location.startswith(LOCAL_DIRECTORY_PREFIXES)
 
 
 class RestAuth(StrictModel):
@@ -406,6 +416,8 @@ class PipelineConfig(StrictModel):
     alerts: Alerts = Alerts()
     default_window_days: Annotated[int, Field(gt=0)] = 1
     """A scheduled run without a window covers the previous N days."""
+    sql_dir: str = "sql"
+    """Folder of the pipeline's marts and assertions, relative to the config file (a missing folder: none)."""
     datasets: Annotated[dict[Annotated[str, Field(pattern=IDENTIFIER)], Dataset], Field(min_length=1)]
 
     @model_validator(mode="after")

@@ -15,7 +15,11 @@ import hashlib
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import requests
 
@@ -175,7 +179,23 @@ def landing_location(source: CsvSource, lake: Lake) -> tuple[str, str] | None:
     return None
 
 
+def list_local_directory(source: CsvSource) -> list[LandingFile]:
+    """Local runs only: the files of a directory on this machine; a file's identity is its size and mtime."""
+    directory = Path(source.location)
+    if not directory.is_dir():
+        raise IngestError(f"{source.location}: no such directory (the CSV source's location)")
+    files = []
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and fnmatch.fnmatch(path.name, source.pattern):
+            stat = path.stat()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()
+            files.append(LandingFile(path.as_uri(), f"{stat.st_size}-{stat.st_mtime_ns}", modified))
+    return files
+
+
 def list_landing(s3: Any, source: CsvSource, lake: Lake, http: requests.Session) -> list[LandingFile]:
+    if source.is_local_directory:
+        return list_local_directory(source)
     location = landing_location(source, lake)
     if location is None:
         # One file behind a URL: its identity is the ETag (or Last-Modified) the server reports.
@@ -197,6 +217,9 @@ def list_landing(s3: Any, source: CsvSource, lake: Lake, http: requests.Session)
 
 def open_landing(s3: Any, landing: LandingFile, http: requests.Session) -> tuple[Iterator[bytes], Callable[[], None]]:
     """(chunks, close) of one landing file; S3 reads are pinned to the listed ETag."""
+    if landing.source.startswith("file://"):
+        handle = open(url2pathname(urlsplit(landing.source).path), "rb")  # noqa: SIM115 (closed by the caller)
+        return iter(lambda: handle.read(CHUNK), b""), handle.close
     if landing.source.startswith("s3://"):
         bucket, key = split_s3_uri(landing.source)
         extra = {"IfMatch": f'"{landing.etag}"'} if landing.etag else {}

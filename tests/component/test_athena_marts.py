@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dataplatform.athena import load_sql_files
+from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
 from dataplatform.athena.engine import LocalAthena
 from dataplatform.config import PipelineConfig, load_config
 from tests.component.athena_support import BUCKET, Rows, cents, clean_data, expected_sales_usd, variant, write_lake_dir
@@ -22,7 +22,7 @@ CONFIG = load_config(ROOT / "pipeline.yaml")
 def build(tmp_path: Path, data: dict[str, Rows], config: PipelineConfig = CONFIG) -> LocalAthena:
     write_lake_dir(tmp_path, config, data)
     engine = LocalAthena.from_lake_dir(tmp_path, config, curated_bucket=BUCKET)
-    for sql_file in load_sql_files():
+    for sql_file in load_sql_files(SAMPLE_SQL_DIR):
         if sql_file.kind != "assertion":
             engine.run_file(sql_file)
     return engine

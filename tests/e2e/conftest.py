@@ -24,7 +24,8 @@ def platform() -> Iterator[LocalPlatform]:
     # on the machine can delete ours (with pgserver's data directory) while this long module is still running.
     lake_dir = Path(tempfile.mkdtemp(prefix="dataplatform-e2e-"))
     try:
-        with LocalPlatform(LocalOptions(root=ROOT, lake_dir=lake_dir, scale=E2E_SCALE, fresh=True)) as running:
+        options = LocalOptions(root=ROOT, lake_dir=lake_dir, scale=E2E_SCALE, fresh=True, sample_services=True)
+        with LocalPlatform(options) as running:
             yield running
     finally:
         shutil.rmtree(lake_dir, ignore_errors=True)

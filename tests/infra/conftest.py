@@ -36,7 +36,7 @@ class Synth:
 
 def project_copy(target: Path, pipeline_text: str | None = None) -> Path:
     """Copy what the app reads into `target`, so a test can synthesize a variant pipeline.yaml."""
-    for name in ("dataplatform", "lambdas", "glue_jobs"):
+    for name in ("dataplatform", "lambdas", "glue_jobs", "sql"):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "cdk.json", target / "cdk.json")

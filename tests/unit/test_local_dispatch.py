@@ -44,9 +44,9 @@ def test_template_tokens_resolve_to_local_names() -> None:
         }
     }
     r = Resolver(template)
-    assert r.resolve({"Fn::Join": ["", ["s3://", {"Ref": "Raw"}, "/curated/"]]}) == "s3://raw/curated/"
+    assert r.resolve({"Fn::Join": ["", ["s3://", {"Ref": "Raw"}, "/curated/"]]}) == "s3://local-raw/curated/"
     assert (
         r.resolve({"Fn::GetAtt": ["Fn", "Arn"]}) == "arn:aws:lambda:us-east-1:123456789012:function:retail-resolve-run"
     )
     assert r.resolve({"Ref": "Topic"}) == "arn:aws:sns:us-east-1:123456789012:retail-alerts"
-    assert r.resolve({"Fn::Sub": "arn:${AWS::Partition}:s3:::${Raw}/x"}) == "arn:aws:s3:::raw/x"
+    assert r.resolve({"Fn::Sub": "arn:${AWS::Partition}:s3:::${Raw}/x"}) == "arn:aws:s3:::local-raw/x"
