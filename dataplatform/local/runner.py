@@ -342,7 +342,9 @@ class LocalPlatform:
 
     def mart_rows(self, name: str, limit: int = 10) -> tuple[list[str], list[tuple[Any, ...]]]:
         marts_db = self.config.glue_database("marts")
-        result = self.dispatcher.athena_engine().execute(f'SELECT * FROM "{marts_db}"."{name}" LIMIT {int(limit)}')
+        result = self.dispatcher.athena_engine().execute(
+            f'SELECT * FROM "{marts_db}"."{name}" ORDER BY 1 LIMIT {int(limit)}'
+        )
         return result.columns, result.rows
 
     def published_notifications(self) -> list[dict[str, Any]]:
