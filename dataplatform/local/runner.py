@@ -32,6 +32,7 @@ from dataplatform.layout import Lake
 from dataplatform.local import lake_store, sfn_dispatch
 from dataplatform.local.sample_data import DEFAULT_SEED, SampleData, generate, seed_postgres
 from dataplatform.local.template import ACCOUNT, REGION, Resolver, synthesize
+from dataplatform.naming import function_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CUSTOMER_SECRET_TOKEN = "local-demo-token"  # loopback-only API; the value lives in (moto) Secrets Manager
@@ -429,16 +430,13 @@ class LocalPlatform:
 
     def _landing_prefix(self) -> str:
         for ds in self.config.datasets.values():
-            if ds.source.kind == "csv" and ds.source.location.startswith("landing/"):  # type: ignore[union-attr]
-                return ds.source.location  # type: ignore[union-attr]
+            if prefix := ds.source.access().landing_prefix:
+                return prefix
         return "landing/sales/"
 
     def _folder_of(self, function_name: str) -> str | None:
-        prefix = f"{self.config.project}-"
-        if not function_name.startswith(prefix):
-            return None
-        folder = function_name[len(prefix) :].replace("-", "_")
-        return folder if (self.root / "lambdas" / folder / "handler.py").is_file() else None
+        folder = function_folder(self.config.project, function_name)
+        return folder if folder and (self.root / "lambdas" / folder / "handler.py").is_file() else None
 
     # ------------------------------------------------------------ running
     def put_landing_file(self, name: str, body: bytes) -> str:
