@@ -26,20 +26,15 @@ def landing_prefix(location: str) -> str | None:
     return location if location.endswith("/") else f"{location}/"
 
 
-@dataclass(frozen=True)
-class Lake:
-    """Bucket names of one deployment, and every key and prefix in them.
+class LakeKeys:
+    """Every key and prefix of the lake, without bucket names: what IAM grants and lifecycle rules need.
 
     raw bucket:      landing/<...>  (CSV drops)  and  raw/<dataset>/ingest_date=D/run_id=R/part-NNNNN.<ext>
     curated bucket:  curated/<dataset>/<partition>=D/...,  curated/_quarantine/<dataset>/run_id=R/...,
                      state/<dataset>.json,  runs/<run_id>/<dataset>/<step>.json,  audit/run_date=D/...
 
-    The CDK app builds one with its buckets' name tokens: prefixes are plain strings, URIs carry the tokens.
-    A prefix ending in '/' is what IAM grants and listings use; `*` in `any_run_prefix` is an IAM wildcard.
+    A prefix ends in '/'; the `*` of `any_run_prefix` is an IAM wildcard, never a key.
     """
-
-    raw_bucket: str
-    curated_bucket: str
 
     # ------------------------------------------------------------ raw zone
     def raw_prefix(self, dataset: str | None = None) -> str:
@@ -55,16 +50,10 @@ class Lake:
     def manifest_key(self, dataset: str, ingest_date: date, run_id: str) -> str:
         return f"{self.raw_run_prefix(dataset, ingest_date, run_id)}_manifest.json"
 
-    def manifest_uri(self, dataset: str, ingest_date: date, run_id: str) -> str:
-        return f"s3://{self.raw_bucket}/{self.manifest_key(dataset, ingest_date, run_id)}"
-
     # ------------------------------------------------------------ curated zone
     def curated_prefix(self, dataset: str | None = None) -> str:
         """`curated/` (the root the Glue job gets), or one dataset's `curated/<dataset>/`."""
         return f"curated/{dataset}/" if dataset else "curated/"
-
-    def curated_uri(self, dataset: str | None = None) -> str:
-        return f"s3://{self.curated_bucket}/{self.curated_prefix(dataset)}"
 
     def quarantine_prefix(self, dataset: str | None = None, run_id: str | None = None) -> str:
         """`curated/_quarantine/`, one dataset's `.../<dataset>/`, or one run's `.../<dataset>/run_id=R/`."""
@@ -75,9 +64,6 @@ class Lake:
             return root
         base = f"{root}{dataset}/"
         return f"{base}run_id={check_run_id(run_id)}/" if run_id else base
-
-    def quarantine_uri(self, dataset: str | None = None, run_id: str | None = None) -> str:
-        return f"s3://{self.curated_bucket}/{self.quarantine_prefix(dataset, run_id)}"
 
     def staging_prefix(self, dataset: str) -> str:
         """Where the partition merge stages a run's files before swapping them in (the standardize job)."""
@@ -113,6 +99,28 @@ class Lake:
 
     def audit_key(self, run_date: date, run_id: str, dataset: str) -> str:
         return f"{self.audit_prefix()}run_date={run_date.isoformat()}/run_id={check_run_id(run_id)}/{dataset}.json"
+
+
+@dataclass(frozen=True)
+class Lake(LakeKeys):
+    """Bucket names of one deployment: its keys (LakeKeys) and the s3:// URIs built from them.
+
+    The CDK app builds one with its buckets' name tokens, so the URIs it passes to Glue carry the tokens.
+    """
+
+    raw_bucket: str
+    curated_bucket: str
+
+    def manifest_uri(self, dataset: str, ingest_date: date, run_id: str) -> str:
+        return f"s3://{self.raw_bucket}/{self.manifest_key(dataset, ingest_date, run_id)}"
+
+    def curated_uri(self, dataset: str | None = None) -> str:
+        """`s3://<curated>/curated/` (the Glue job's `--curated_root`), or one dataset's."""
+        return f"s3://{self.curated_bucket}/{self.curated_prefix(dataset)}"
+
+    def quarantine_uri(self, dataset: str | None = None, run_id: str | None = None) -> str:
+        """`s3://<curated>/curated/_quarantine/` (the Glue job's `--quarantine_root`), or narrower."""
+        return f"s3://{self.curated_bucket}/{self.quarantine_prefix(dataset, run_id)}"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
