@@ -20,11 +20,12 @@ def landing_prefix(config: PipelineConfig, dataset: str, config_file: Path) -> s
     source = config.datasets[dataset].source
     if source.kind != "csv":
         raise InputError(f"dataset '{dataset}' is a {source.kind} source; only CSV datasets read landed files")
-    if not source.location.startswith("landing/"):
+    prefix = source.access().landing_prefix
+    if prefix is None:
         raise InputError(
             f"dataset '{dataset}' reads {source.location}, not a landing/ prefix: put its files there instead"
         )
-    return source.location
+    return prefix
 
 
 def check_files(files: Sequence[Path]) -> list[Path]:
