@@ -49,8 +49,9 @@ class Standardization(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self.storage = storage
-        script = glue.Code.from_asset(str(require_path(root / SCRIPT, "Glue standardization script")))
-        package = glue.Code.from_asset(str(dataplatform_zip(root)))
+        script_path = require_path(root / SCRIPT, "Glue standardization script")
+        script = glue.Code.from_asset(str(script_path))
+        package = glue.Code.from_asset(str(dataplatform_zip(root, script_path)))
         self.config_asset = s3_assets.Asset(self, "PipelineConfig", path=str(config_file))
 
         key = storage.key
