@@ -40,7 +40,6 @@ SEVERITY = re.compile(r"^\s*--\s*severity:\s*(\w+)\s*$", re.MULTILINE | re.IGNOR
 # Directory of a file under sql/ decides what it is and when it runs: DDL first, then views, then assertions.
 Kind = Literal["ddl", "view", "assertion"]
 KIND_BY_DIR: dict[str, Kind] = {"ddl": "ddl", "views": "view", "marts": "view", "quality": "assertion"}
-KIND_ORDER: dict[str, int] = {"ddl": 0, "view": 1, "assertion": 2}
 
 
 class SqlFileError(ValueError):

@@ -7,7 +7,6 @@ into '_'). Only test_app.py synthesizes the whole sample app, with cdk-nag attac
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 
