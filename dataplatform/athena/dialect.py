@@ -26,7 +26,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.parsers.athena import AthenaParser, AthenaTrinoParser
 
 from dataplatform.athena import transforms
-from dataplatform.athena.transforms import NotSupported
+from dataplatform.athena.macros import NotSupported
 
 __all__ = ["AthenaV3", "NotSupported", "check_supported", "function_name", "parse", "to_duckdb"]
 

@@ -14,10 +14,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import duckdb
+from sqlglot import exp
 
 REFUSAL = "not supported by the local engine: "
 INFORMATION_SCHEMA = "athena_information_schema"
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
+
+
+class NotSupported(Exception):
+    """The statement uses a function or construct the local engine does not answer like Athena."""
+
+    def __init__(self, construct: str) -> None:
+        self.construct = construct
+        super().__init__(REFUSAL + construct)
+
+
+def call(name: str, *args: exp.Expression) -> exp.Anonymous:
+    """A call of a DuckDB function or macro by name (an Anonymous node: no further rewrite applies to it)."""
+    return exp.Anonymous(this=name, expressions=list(args))
 
 
 def _refuse(construct: str) -> str:
@@ -57,9 +71,14 @@ MACROS: list[str] = [
     # Trino's avg of a decimal is a decimal; rewritten exactly when the type is known, refused when it is not.
     f"CREATE OR REPLACE MACRO athena_avg_arg(x) AS CASE WHEN typeof(x) LIKE 'DECIMAL%' "
     f"THEN {_refuse('avg(decimal) of an argument whose type is unknown before execution')} ELSE x END",
-    # round(decimal, d) keeps the input's type in Trino; DuckDB narrows the scale.
-    f"CREATE OR REPLACE MACRO athena_round(x, d) AS CASE WHEN typeof(x) LIKE 'DECIMAL%' "
-    f"THEN {_refuse('round(decimal, d)')} ELSE round(x, d) END",
+    # A decimal whose precision is unknown when transpiling cannot get Trino's result type: refuse it at run time.
+    f"CREATE OR REPLACE MACRO athena_no_decimal(x, what) AS CASE WHEN typeof(x) LIKE 'DECIMAL%' "
+    f"THEN error('{REFUSAL}' || what) ELSE x END",
+    # substr: Trino returns '' for start 0, a start before the beginning, or a length <= 0.
+    "CREATE OR REPLACE MACRO athena_substr(s, b) AS CASE WHEN s IS NULL OR b IS NULL THEN NULL "
+    "WHEN b = 0 OR b < -length(s) THEN '' ELSE substring(s, b) END, "
+    "(s, b, n) AS CASE WHEN s IS NULL OR b IS NULL OR n IS NULL THEN NULL "
+    "WHEN b = 0 OR n <= 0 OR b < -length(s) THEN '' ELSE substring(s, b, n) END",
     _integer_division(),
     # CAST(x AS varchar): Trino writes doubles as 1.5E0, timestamps with their precision, and rejects
     # arrays, maps and rows; only the types whose text is the same in both engines are cast.
