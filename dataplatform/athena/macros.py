@@ -128,8 +128,20 @@ MACROS: list[str] = [
     "CREATE OR REPLACE MACRO athena_infinity() AS CAST('Infinity' AS DOUBLE)",
     "CREATE OR REPLACE MACRO athena_nan() AS CAST('NaN' AS DOUBLE)",
     "CREATE OR REPLACE MACRO athena_trim_array(a, n) AS list_slice(a, 1, len(a) - n)",
+    # array_max/array_min are null when an element is null in Trino; DuckDB skips nulls.
+    *[
+        f"CREATE OR REPLACE MACRO athena_array_{m}(a) AS "
+        f"CASE WHEN list_position(a, NULL) > 0 THEN NULL ELSE list_{m}(a) END"
+        for m in ("max", "min")
+    ],
+    # array_join casts the elements to varchar: doubles and timestamps would not read like Athena's.
+    "CREATE OR REPLACE MACRO athena_joinable(a) AS CASE WHEN typeof(a) IN ('DOUBLE[]', 'FLOAT[]') "
+    f"OR typeof(a) LIKE 'TIME%[]' THEN {_refuse('array_join of double or timestamp elements')} ELSE a END",
+    # json_extract_scalar is null for an object or an array in Trino; DuckDB returns its JSON text.
+    "CREATE OR REPLACE MACRO athena_json_extract_scalar(j, p) AS "
+    "CASE WHEN json_type(j, p) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, p) END",
     "CREATE OR REPLACE MACRO athena_array_except(a, b) AS "
-    "list_filter(athena_array_distinct(a), lambda e: NOT list_contains(b, e))",
+    "list_filter(athena_array_distinct(a), lambda e: list_position(b, e) IS NULL)",
     # sign keeps an integer argument's type in Trino; DuckDB returns a tinyint.
     "CREATE OR REPLACE MACRO athena_sign"
     + ", ".join(f"(x {t}) AS CAST(sign(x) AS {t})" for t in INTEGER_TYPES)

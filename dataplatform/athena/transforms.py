@@ -250,6 +250,13 @@ def _node(node: exp.Expression) -> exp.Expression | None:
         return call("athena_array_distinct", node.this)
     if isinstance(node, exp.GenerateSeries) and node.args.get("step") is None:
         return call("athena_sequence", node.args["start"], node.args["end"])
+    if isinstance(node, exp.ArrayMax | exp.ArrayMin):
+        return call("athena_array_max" if isinstance(node, exp.ArrayMax) else "athena_array_min", node.this)
+    if isinstance(node, exp.ArrayToString):
+        node.set("this", call("athena_joinable", node.this))
+        return None
+    if isinstance(node, exp.JSONExtractScalar):
+        return call("athena_json_extract_scalar", node.this, node.expression)
     if isinstance(node, exp.ArrayPosition):
         return call("athena_array_position", node.this, node.expression)
     if isinstance(node, exp.Unnest):
