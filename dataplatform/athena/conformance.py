@@ -128,6 +128,8 @@ def _expected(entry: Entry) -> str:
     assert entry.result is not None and entry.types is not None
     rows = entry.result
     shown = "; ".join(", ".join(_cell(v) for v in row) for row in rows[:4]) + (" ..." if len(rows) > 4 else "")
+    if entry.nondeterministic:
+        shown = f"e.g. {shown}, only the type is compared"
     return f"{shown} ({', '.join(entry.types)})"
 
 
@@ -238,7 +240,9 @@ def render_doc(entries: tuple[Entry, ...]) -> str:
         "   `sql`, `value` (or `result`: a list of rows) with `type` (or `types`), or `error` when Athena fails,",
         "   and `source` (the doc page and function). Quote decimals (`'1.50'`) so their scale survives YAML;",
         "   timestamps are `'2020-01-02 03:04:05.000'`, with ` UTC` for `timestamp(3) with time zone`; arrays",
-        "   and rows are YAML lists, maps YAML mappings. `fixture: lake` runs it against the conformance lake.",
+        "   and rows are YAML lists, maps YAML mappings. Every entry runs against the conformance lake (the test",
+        "   fixture's curated tables, `audit.runs` and the marts views); mark entries that read it `fixture: lake`.",
+        "   A value that changes per run (`now()`) is `nondeterministic: true`: only its type is compared.",
         "3. Run `.venv/bin/python -m pytest tests/conformance -q`. If the entry fails, fix the difference in the",
         "   dialect layer (a rewrite in `transforms.py`, a macro in `macros.py`) or mark it",
         "   `refused: <construct>` with `why` (what DuckDB returns instead). A supported entry puts its function",

@@ -120,6 +120,9 @@ MACROS: list[str] = [
     "CAST(b AS TIMESTAMP), to_days(CASE WHEN a <= b THEN 1 ELSE -1 END)) AS DATE[]), "
     "(a, b) AS generate_series(a, b, CASE WHEN a <= b THEN 1 ELSE -1 END)",
     "CREATE OR REPLACE MACRO athena_array_distinct(a) AS list_filter(a, lambda x, i: list_position(a, x) = i)",
+    # CAST to timestamp(p) rounds to p fraction digits in Trino (timestamp is timestamp(3)); DuckDB keeps micros.
+    "CREATE OR REPLACE MACRO athena_round_timestamp(t, p) AS "
+    "make_timestamp(CAST(round(epoch_us(t) / pow(10, 6 - p)) * pow(10, 6 - p) AS BIGINT))",
     "CREATE OR REPLACE MACRO athena_now() AS date_trunc('millisecond', current_timestamp)",
     "CREATE OR REPLACE MACRO athena_e() AS exp(1)",
     # format('%.2f', x): Java rounds the shortest decimal text of x half up; DuckDB's text of a double is the same.

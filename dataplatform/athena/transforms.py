@@ -57,6 +57,15 @@ def _cast(node: exp.Cast) -> exp.Expression | None:
         if to.expressions:
             raise NotSupported(f"cast to {to.sql(dialect='trino').lower()}")  # DuckDB ignores the length
         return call("athena_to_varchar", node.this)
+    if to.is_type(exp.DType.TIMESTAMP):
+        precision = int(to.expressions[0].name) if to.expressions else 3  # Trino: timestamp is timestamp(3)
+        if precision > 6:  # DuckDB keeps microseconds; Trino's extra digits are zeros
+            node.set("to", exp.DataType.build("TIMESTAMP"))
+        if precision >= 6:
+            return None
+        timestamp = node.copy()
+        timestamp.set("to", exp.DataType.build("TIMESTAMP"))
+        return call("athena_round_timestamp", timestamp, exp.Literal.number(precision))
     if to.is_type(exp.DType.JSON):
         return call("athena_to_json", node.this)
     if to.this in INTEGER_TYPES:
