@@ -13,6 +13,7 @@ One place decides what the local engine runs:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -129,4 +130,12 @@ def to_duckdb(statement: exp.Expression, *, annotate: Callable[[exp.Expression],
 
 
 def parse(sql: str) -> list[exp.Expression]:
-    return [s for s in sqlglot.parse(sql, read=AthenaV3) if s is not None]
+    """The statements of an Athena SQL text. SHOW statements parse as commands (metadata.py answers them):
+    sqlglot's warning about that fallback is not for the user, so it is kept off stderr."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return [s for s in sqlglot.parse(sql, read=AthenaV3) if s is not None]
+    finally:
+        logger.setLevel(level)

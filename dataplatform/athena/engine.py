@@ -321,7 +321,7 @@ class LocalAthena:
         rendered = self.render(sql, source=source or "<sql>")
         self._use(database, rendered, source)
         try:
-            statements = [s for s in sqlglot.parse(rendered, read=READ_DIALECT) if s is not None]
+            statements = dialect.parse(rendered)
         except sqlglot.errors.ParseError as exc:
             first = exc.errors[0] if exc.errors else {}
             raise AthenaQueryError(

@@ -7,6 +7,9 @@ persisted lake, the way an analyst and the local run meet the engine.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -63,6 +66,14 @@ def test_timestamp_with_time_zone_results_do_not_crash(lake: Path) -> None:
 def test_show_tables_in_marts(lake: Path) -> None:
     tables = [row["tab_name"] for row in query_json(lake, "SHOW TABLES IN marts")]
     assert tables == sorted(f.target.split(".")[1] for f in load_sql_files() if f.target and f.kind == "view")
+    # in a fresh process, as an analyst runs it: the rows on stdout and nothing on stderr (no parser warnings)
+    completed = subprocess.run(
+        [sys.executable, "-m", "dataplatform", "query", "--format", "csv", "--lake-dir", str(lake),
+         "SHOW TABLES IN marts"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0 and completed.stderr == ""
+    assert completed.stdout.split() == ["tab_name", *tables]
 
 
 def test_cross_join_unnest_of_rows_gives_one_column_per_field(lake: Path) -> None:
