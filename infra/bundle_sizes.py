@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("functions", nargs="*", help="lambdas/<name> folders (default: all with requirements.txt)")
     args = parser.parse_args(argv)
     results = measure(REPO_ROOT, args.functions or None)
-    glue_zip = dataplatform_zip(REPO_ROOT, REPO_ROOT / "glue_jobs" / "standardize.py")
+    glue_zip = dataplatform_zip(REPO_ROOT, REPO_ROOT / "glue_jobs" / "standardize_job.py")
     all_modules = len(list((REPO_ROOT / "dataplatform").rglob("*.py")))
     summary = {
         "limit_mb": LIMIT_MB,

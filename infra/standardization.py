@@ -16,7 +16,7 @@ from infra.bundling import dataplatform_zip, require_path
 from infra.nag import ASSET_REASON, GLUE_LOGS_REASON, GLUE_METRICS_REASON, acknowledge, asset_bucket_findings
 from infra.storage import Storage, allow_log_groups_to_use_key
 
-SCRIPT = Path("glue_jobs") / "standardize.py"
+SCRIPT = Path("glue_jobs") / "standardize_job.py"
 WORKER_TYPES = {
     "G.025X": glue.WorkerType.G_025X,
     "G.1X": glue.WorkerType.G_1X,
@@ -30,7 +30,7 @@ GLUE_PYTHON_MODULES = "pydantic==2.14.3,pydantic-settings==2.16.3,PyYAML==6.0.3"
 
 
 class Standardization(Construct):
-    """One Glue job per dataset (`dataplatform.naming.standardize_job_name`) running glue_jobs/standardize.py
+    """One Glue job per dataset (`dataplatform.naming.standardize_job_name`) running glue_jobs/standardize_job.py
     (docs/contracts.md, Glue job).
 
     `--run_id` and `--manifest_uris` are passed per run by the workflow; everything else is a default argument.

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from dataplatform.config.base import StrictModel
 from dataplatform.config.sources import CsvSource, PostgresSource, RestSource, Source
+from dataplatform.config.strict_model import StrictModel
 from dataplatform.naming import Zone, glue_database
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"

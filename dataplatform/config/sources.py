@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from dataplatform.config.base import StrictModel
+from dataplatform.config.strict_model import StrictModel
 from dataplatform.layout import LANDING_ROOT, landing_prefix, split_s3_uri
 from dataplatform.manifest import RawFormat
 from dataplatform.naming import ingest_folder

@@ -44,7 +44,7 @@ def raw_bucket_locally(lake_dir: Path, config: PipelineConfig, config_file: Path
     known = lake_store.read_resources(lake_dir, config.project)
     if known:
         return known["raw_bucket"]
-    from dataplatform.local.runner import PROJECT_ROOT
+    from dataplatform.local.platform import PROJECT_ROOT
     from dataplatform.local.template import Resolver, synthesize
 
     synthesized = synthesize(PROJECT_ROOT, config_file)

@@ -16,10 +16,10 @@ from constructs import Construct
 
 from dataplatform.config import PipelineConfig
 from infra.analytics import AthenaStep
-from infra.workflow.analytics import assertion_phase, refresh_phase
-from infra.workflow.failure import FailurePath
-from infra.workflow.ingest import ingest_phase
-from infra.workflow.standardize import standardize_phase
+from infra.workflow.analytics_phase import assertion_phase, refresh_phase
+from infra.workflow.failure_path import FailurePath
+from infra.workflow.ingest_phase import ingest_phase
+from infra.workflow.standardize_phase import standardize_phase
 from infra.workflow.tasks import lambda_step
 from infra.workflow_functions import WorkflowFunctions
 

@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
-from dataplatform.athena.catalog import LakeDirCatalog, encode_presto_view
-from dataplatform.athena.engine import AthenaNotSupportedError, LocalAthena
-from dataplatform.cli import app
 from dataplatform.config import load_config
+from dataplatform.local.athena.engine import AthenaNotSupportedError, LocalAthena
+from dataplatform.local.athena.table_catalogs import LakeDirCatalog, encode_presto_view
+from dataplatform.local.cli import app
 from tests.component.athena_support import BUCKET, clean_data, deployment_sql_files, variant, write_lake_dir
 
 ROOT = Path(__file__).resolve().parents[2]

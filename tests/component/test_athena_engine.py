@@ -11,11 +11,11 @@ import pytest
 from moto import mock_aws
 
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
-from dataplatform.athena.catalog import LakeDirCatalog, decode_presto_view, export_lake_dir
 from dataplatform.athena.ddl import AUDIT_RUNS_DDL
-from dataplatform.athena.engine import AthenaQueryError, LocalAthena
 from dataplatform.athena.sqlfiles import parse_sql_file
 from dataplatform.config import load_config
+from dataplatform.local.athena.engine import AthenaQueryError, LocalAthena
+from dataplatform.local.athena.table_catalogs import LakeDirCatalog, decode_presto_view, export_lake_dir
 from tests.component.athena_support import (
     BUCKET,
     clean_data,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
-from dataplatform.athena.engine import LocalAthena
 from dataplatform.config import PipelineConfig, load_config
+from dataplatform.local.athena.engine import LocalAthena
 from tests.component.athena_support import BUCKET, Rows, cents, clean_data, expected_sales_usd, variant, write_lake_dir
 
 ROOT = Path(__file__).resolve().parents[2]

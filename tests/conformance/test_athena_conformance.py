@@ -1,4 +1,4 @@
-"""Athena engine v3 conformance: every entry of dataplatform/athena/conformance.yaml, against the local engine.
+"""Athena engine v3 conformance: every entry of dataplatform/local/athena/conformance.yaml, against the local engine.
 
 An entry either returns exactly the result and types Trino documents, or fails with exactly
 `not supported by the local engine: <construct>`; anything else (another value or type, another error, a
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from dataplatform.athena.conformance import DOC, Entry, load_entries, render_doc
-from dataplatform.athena.engine import AthenaNotSupportedError, AthenaQueryError, LocalAthena
-from dataplatform.athena.macros import REFUSAL
 from dataplatform.config import load_config
+from dataplatform.local.athena.conformance import DOC, Entry, load_entries, render_doc
+from dataplatform.local.athena.engine import AthenaNotSupportedError, AthenaQueryError, LocalAthena
+from dataplatform.local.athena.macros import REFUSAL
 from tests.component.athena_support import BUCKET, clean_data, deployment_sql_files, write_lake_dir
 from tests.conformance.athena_values import expected_value, normalize_type, parse_type, same
 from tests.conformance.conftest import OUTCOMES
@@ -74,7 +74,9 @@ def test_the_table_is_large_and_consistent() -> None:
 
 
 def test_docs_local_athena_is_generated_from_the_table() -> None:
-    assert DOC.read_text(encoding="utf-8") == render_doc(ENTRIES), "run: python -m dataplatform.athena.conformance"
+    assert DOC.read_text(encoding="utf-8") == render_doc(ENTRIES), (
+        "run: python -m dataplatform.local.athena.conformance"
+    )
 
 
 def test_entries_keep_their_answer_as_persisted_views(tmp_path: Path) -> None:

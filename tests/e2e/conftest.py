@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dataplatform.local.runner import LocalOptions, LocalPlatform
+from dataplatform.local.platform import LocalOptions, LocalPlatform
 from tests.e2e.support import E2E_SCALE
 
 ROOT = Path(__file__).resolve().parents[2]

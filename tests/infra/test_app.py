@@ -95,10 +95,10 @@ def test_missing_lambda_folder_is_named(tmp_path: Path) -> None:
 
 def test_missing_glue_script_is_named(tmp_path: Path) -> None:
     root = project_copy(tmp_path)
-    (root / "glue_jobs" / "standardize.py").unlink()
+    (root / "glue_jobs" / "standardize_job.py").unlink()
     with pytest.raises(MissingAssetError) as info:
         build_app({**cdk_json_context(ROOT), "aws:cdk:bundling-stacks": []}, validation=False, root=root)
-    assert str(info.value) == f"Glue standardization script: {root / 'glue_jobs' / 'standardize.py'} does not exist"
+    assert str(info.value) == f"Glue standardization script: {root / 'glue_jobs' / 'standardize_job.py'} does not exist"
 
 
 VPC_PIPELINE = (

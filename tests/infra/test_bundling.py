@@ -92,7 +92,7 @@ def test_pip_failure_names_the_requirements_file(tmp_path: Path, monkeypatch: py
 
 def test_glue_zip_is_deterministic_and_importable_layout(tmp_path: Path) -> None:
     root = project_copy(tmp_path / "project")
-    script = root / "glue_jobs" / "standardize.py"
+    script = root / "glue_jobs" / "standardize_job.py"
     first = dataplatform_zip(root, script)
     data = first.read_bytes()
     first.unlink()
@@ -102,7 +102,7 @@ def test_glue_zip_is_deterministic_and_importable_layout(tmp_path: Path) -> None
     assert "dataplatform/__init__.py" in names and "dataplatform/config/models.py" in names
     assert "dataplatform/transform/standardize.py" in names
     assert all(n.startswith("dataplatform/") and "__pycache__" not in n for n in names)
-    assert not [n for n in names if n.startswith("dataplatform/local/") or n == "dataplatform/cli.py"]
+    assert not [n for n in names if n.startswith("dataplatform/local/") or n == "dataplatform/local/cli.py"]
 
 
 def _edit(path: Path) -> None:
@@ -116,7 +116,7 @@ def test_asset_hash_follows_the_runtime_modules_not_the_local_tooling(tmp_path: 
         return lambda_asset_hash(root, "ingest_csv", root / "pipeline.yaml")
 
     before = asset_hash()
-    for tooling in ("local/runner.py", "local/sfn_dispatch.py", "cli.py", "athena/engine.py"):
+    for tooling in ("local/platform.py", "local/sfn_dispatch.py", "local/cli.py", "local/athena/engine.py"):
         _edit(root / "dataplatform" / tooling)
     assert asset_hash() == before  # developer tooling is not in the bundle: no redeploy
     _edit(root / "dataplatform" / "layout.py")
@@ -131,4 +131,8 @@ def test_lambda_bundles_carry_no_developer_tooling(function: str) -> None:
     assert tooling == []
 
 
-DEVELOPER_TOOLING = ("dataplatform/cli.py", "dataplatform/athena/engine.py", "dataplatform/athena/cli.py")
+DEVELOPER_TOOLING = (
+    "dataplatform/local/cli.py",
+    "dataplatform/local/athena/engine.py",
+    "dataplatform/local/athena/query_command.py",
+)

@@ -30,14 +30,6 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
-from dataplatform.athena import dialect, macros, metadata
-from dataplatform.athena.catalog import (
-    Catalog,
-    GlueCatalog,
-    LakeDirCatalog,
-    decode_presto_view,
-    encode_presto_view,
-)
 from dataplatform.athena.ddl import external_table_input
 from dataplatform.athena.sqlfiles import (
     SqlFile,
@@ -46,8 +38,16 @@ from dataplatform.athena.sqlfiles import (
     parameters_from_config,
     render_sql,
 )
-from dataplatform.athena.types import WIDENED, UnsupportedType, athena_type, hive_type_name
 from dataplatform.config import PipelineConfig
+from dataplatform.local.athena import dialect, macros, metadata
+from dataplatform.local.athena.table_catalogs import (
+    Catalog,
+    GlueCatalog,
+    LakeDirCatalog,
+    decode_presto_view,
+    encode_presto_view,
+)
+from dataplatform.local.athena.types import WIDENED, UnsupportedType, athena_type, hive_type_name
 
 READ_DIALECT = dialect.AthenaV3
 DUCKDB_LINE = re.compile(r"LINE (\d+):")

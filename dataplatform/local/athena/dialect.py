@@ -26,8 +26,8 @@ from sqlglot.dialects.trino import Trino
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.parsers.athena import AthenaParser, AthenaTrinoParser
 
-from dataplatform.athena import transforms
-from dataplatform.athena.macros import NotSupported
+from dataplatform.local.athena import transforms
+from dataplatform.local.athena.macros import NotSupported
 
 __all__ = ["AthenaV3", "NotSupported", "check_supported", "function_name", "parse", "to_duckdb"]
 
@@ -96,7 +96,7 @@ def function_name(node: exp.Expression) -> str:
 
 @cache
 def allowed_functions() -> frozenset[str]:
-    from dataplatform.athena.conformance import load_entries, supported_functions
+    from dataplatform.local.athena.conformance import load_entries, supported_functions
 
     return supported_functions(load_entries())
 

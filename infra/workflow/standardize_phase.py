@@ -13,7 +13,7 @@ from constructs import Construct
 
 from dataplatform.config import PipelineConfig
 from dataplatform.naming import standardize_job_name
-from infra.workflow.failure import ALL_ERRORS, FailurePath
+from infra.workflow.failure_path import ALL_ERRORS, FailurePath
 from infra.workflow.tasks import item_failure
 
 GLUE_TRANSIENT_ERRORS = [

@@ -19,8 +19,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from dataplatform.athena.macros import INFORMATION_SCHEMA, NotSupported
-from dataplatform.athena.types import athena_type_name
+from dataplatform.local.athena.macros import INFORMATION_SCHEMA, NotSupported
+from dataplatform.local.athena.types import athena_type_name
 
 CATALOG_NAME = "awsdatacatalog"
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
-from dataplatform.athena.engine import QueryResult
+from dataplatform.local.athena.engine import QueryResult
 
 OutputFormat = Literal["table", "csv", "json"]
 NUMERIC_TYPES = ("decimal", "bigint", "integer", "double", "real", "smallint", "tinyint")  # Athena's type names

@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.analytics import AthenaStep
-from infra.workflow.failure import ALL_ERRORS, FailurePath
+from infra.workflow.failure_path import ALL_ERRORS, FailurePath
 from infra.workflow.tasks import athena_step, item_failure, lambda_step
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from dataplatform.athena.macros import call
+from dataplatform.local.athena.macros import call
 
 TYPE_TAG = "dataplatform_type_tag"
 DECIMAL_DONE = "dataplatform_decimal_typed"

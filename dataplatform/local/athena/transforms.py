@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from dataplatform.athena.macros import INFORMATION_SCHEMA, NotSupported, call
-from dataplatform.athena.typed import DECIMAL_DONE, INTEGER_TYPES, typed_rewrites
+from dataplatform.local.athena.macros import INFORMATION_SCHEMA, NotSupported, call
+from dataplatform.local.athena.typed import DECIMAL_DONE, INTEGER_TYPES, typed_rewrites
 
 TIME_UNITS = {"HOUR", "MINUTE", "SECOND", "MILLISECOND"}
 INTERVAL_FUNCTIONS = {

@@ -10,7 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from dataplatform.config import PipelineConfig
-from infra.workflow.failure import ALL_ERRORS, FailurePath
+from infra.workflow.failure_path import ALL_ERRORS, FailurePath
 from infra.workflow.tasks import item_failure, lambda_step
 
 
