@@ -17,9 +17,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from dataplatform.config import PipelineConfig
-from dataplatform.naming import standardize_job_name, state_machine_name
+from dataplatform.naming import publish_job_name, standardize_job_name, state_machine_name
 from infra.analytics import AthenaStep
-from infra.nag import acknowledge
+from infra.nag import STATE_MACHINE_REASON, acknowledge, acknowledge_athena_task_arns
 from infra.storage import allow_log_groups_to_use_key
 from infra.workflow.definition import pipeline_definition
 from infra.workflow_functions import WorkflowFunctions
@@ -38,7 +38,9 @@ class Orchestration(Construct):
         ingest_functions: Mapping[str, lambda_.IFunction],
         athena_workgroup: str,
         refresh_steps: Sequence[AthenaStep],
+        staged_refresh_steps: Sequence[AthenaStep],
         assertion_steps: Sequence[AthenaStep],
+        extra_tables: Sequence[str],
         alarm_topic: sns.ITopic,
         encryption_key: kms.IKey,
     ) -> None:
@@ -61,7 +63,10 @@ class Orchestration(Construct):
             functions=functions,
             ingest_functions=ingest_functions,
             refresh_steps=refresh_steps,
+            staged_refresh_steps=staged_refresh_steps,
             assertion_steps=assertion_steps,
+            extra_tables=extra_tables,
+            publish_job_name=publish_job_name(config.project),
             workgroup=athena_workgroup,
             alert_topic=alarm_topic,
         )
@@ -77,14 +82,19 @@ class Orchestration(Construct):
             timeout=Duration.hours(6),
         )
         alarm_topic.grant_publish(self.state_machine)
-        # Glue jobs are addressed by a name computed at run time; allow exactly the standardize jobs.
+        # Standardize jobs are addressed by a name computed at run time; allow exactly those, and the publish job.
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
-                resources=[self._standardize_jobs_arn()],
+                resources=[self._standardize_jobs_arn(), self._publish_job_arn()],
             )
         )
         self._acknowledge([*functions.functions.values(), *ingest_functions.values()])
+
+    def _publish_job_arn(self) -> str:
+        return Stack.of(self).format_arn(
+            service="glue", resource="job", resource_name=publish_job_name(self.config.project)
+        )
 
     def _standardize_jobs_arn(self) -> str:
         return Stack.of(self).format_arn(
@@ -102,12 +112,7 @@ class Orchestration(Construct):
                 f"AwsSolutions-IAM5[Resource::<{logical}.Arn>:*]",
                 "lambda:InvokeFunction on this one function's versions and aliases (aws-cdk-lib's LambdaInvoke grant).",
             )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing and CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends) support no "
-            "resource-level permissions, so AWS requires Resource '*'.",
-        )
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", STATE_MACHINE_REASON)
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::arn:{stack.partition}:glue:{stack.region}:{stack.account}:job/"
@@ -115,14 +120,7 @@ class Orchestration(Construct):
             "The Glue job name is computed per dataset at run time (States.Format); the grant covers exactly this "
             "project's standardize jobs.",
         )
-        for kind in ("table", "userDefinedFunction"):
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Resource::arn:{stack.partition}:glue:{stack.region}:{stack.account}:{kind}/"
-                "$.database/*]",
-                "aws-cdk-lib derives this ARN from the QueryExecutionContext JSONPath ($.database); it matches no "
-                "real database. The effective Glue grants are the explicit per-database statements from Analytics.",
-            )
+        acknowledge_athena_task_arns(role)
         acknowledge(
             role,
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

@@ -12,6 +12,7 @@ from dataplatform.config.models import PipelineConfig
 from infra.analytics import Analytics
 from infra.audit_table import AuditTable
 from infra.ingestion import Ingestion
+from infra.maintenance import Maintenance
 from infra.monitoring import AlertTopic, Monitoring
 from infra.nag import acknowledge
 from infra.orchestration import Orchestration
@@ -57,6 +58,7 @@ class DataPlatformStack(Stack):
             config=config,
             sql_dir=sql_dir,
             database_names=storage.database_names,
+            staged_database_names=storage.staged_database_names,
             workgroup_name=storage.workgroup.ref,  # a Ref, so named queries wait for the workgroup
             curated_bucket_name=storage.curated_bucket.bucket_name,
         )
@@ -72,14 +74,16 @@ class DataPlatformStack(Stack):
             ingest_functions=self.ingestion.functions,
             athena_workgroup=storage.workgroup_name,
             refresh_steps=self.analytics.refresh_steps,
+            staged_refresh_steps=self.analytics.staged_refresh_steps,
             assertion_steps=self.analytics.assertion_steps,
+            extra_tables=self.analytics.extra_tables,
             alarm_topic=self.alerts.topic,
             encryption_key=storage.key,
         )
         state_machine = self.orchestration.state_machine
         for statement in self.analytics.query_policy_statements():
             state_machine.add_to_role_policy(statement)
-        for database in storage.database_names.values():
+        for database in [*storage.database_names.values(), *storage.staged_database_names.values()]:
             acknowledge(
                 state_machine.role,
                 f"AwsSolutions-IAM5[Resource::arn:{self.partition}:glue:{self.region}:{self.account}:table/{database}/*]",
@@ -99,6 +103,7 @@ class DataPlatformStack(Stack):
             raw_bucket=storage.raw_bucket,
             key=storage.key,
         )
+        self.maintenance = Maintenance(self, "Maintenance", config=config, storage=storage)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -106,5 +111,8 @@ class DataPlatformStack(Stack):
             topic=self.alerts.topic,
             state_machine=self.orchestration.state_machine,
             functions={**self.workflow_functions.functions, **self.ingestion.functions_by_folder},
-            glue_job_names=[self.standardization.job_name(d) for d in config.datasets],
+            glue_job_names=[
+                *(self.standardization.job_name(d) for d in config.datasets),
+                self.standardization.publish_job_name,
+            ],
         )
