@@ -15,6 +15,7 @@ from dataplatform.local import sfn_dispatch
 from dataplatform.local.sfn_dispatch import TaskParameterError, validate_request
 from dataplatform.local.spark_runner import GlueJobError, _check_argument_names
 from dataplatform.local.template import Resolver
+from dataplatform.transform.job import JOB_ARGUMENTS, PUBLISH_ARGUMENTS
 
 
 def test_requests_are_validated_like_the_real_service() -> None:
@@ -37,10 +38,16 @@ def test_deployed_default_arguments_are_accepted_and_typos_are_not() -> None:
             "--curated_database": "retail_curated",
             "--enable-metrics": "",
             "--job-language": "python",
-        }
+            "--datalake-formats": "iceberg",
+            "--conf": "spark.sql.extensions=x --conf spark.sql.catalog.glue_catalog=y",
+        },
+        JOB_ARGUMENTS,
     )
     with pytest.raises(GlueJobError, match="--datset"):
-        _check_argument_names({"--datset": "sales"})
+        _check_argument_names({"--datset": "sales"}, JOB_ARGUMENTS)
+    _check_argument_names({"--run_id": "r", "--datasets": '["sales"]'}, PUBLISH_ARGUMENTS)
+    with pytest.raises(GlueJobError, match="--manifest_uris"):
+        _check_argument_names({"--manifest_uris": "s3://x"}, PUBLISH_ARGUMENTS)  # the publish job takes none
 
 
 def test_template_tokens_resolve_to_local_names() -> None:
