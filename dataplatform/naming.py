@@ -11,6 +11,10 @@ from typing import Literal
 Zone = Literal["curated", "marts", "audit"]
 ZONES: tuple[Zone, ...] = ("curated", "marts", "audit")
 """The logical Glue/Athena databases; SQL files use these names as qualifiers."""
+StagedZone = Literal["staged_curated", "staged_marts"]
+STAGED_ZONES: tuple[StagedZone, ...] = ("staged_curated", "staged_marts")
+"""Databases of a run's audit step (write-audit-publish): views over the run's unpublished snapshots (`curated`)
+and the marts rendered over them (`marts`). Logical names too: `dataplatform query` accepts them."""
 
 _INGEST = "ingest_"
 _STANDARDIZE = "standardize"
@@ -50,7 +54,7 @@ def job_dataset(project: str, job_name: str) -> str | None:
     return dataset or None
 
 
-def glue_database(project: str, zone: Zone) -> str:
+def glue_database(project: str, zone: Zone | StagedZone) -> str:
     """Glue/Athena database of a zone: `<project>_<zone>`, with '-' as '_' (Athena names allow no '-')."""
     return f"{project.replace('-', '_')}_{zone}"
 
@@ -58,6 +62,11 @@ def glue_database(project: str, zone: Zone) -> str:
 def database_names(project: str) -> dict[Zone, str]:
     """Logical zone -> Glue database name, for every zone."""
     return {zone: glue_database(project, zone) for zone in ZONES}
+
+
+def staged_database_names(project: str) -> dict[StagedZone, str]:
+    """Logical staged zone -> Glue database name (`<project>_staged_curated`, `<project>_staged_marts`)."""
+    return {zone: glue_database(project, zone) for zone in STAGED_ZONES}
 
 
 def security_configuration_name(project: str) -> str:
