@@ -11,10 +11,9 @@ from typing import Literal
 Zone = Literal["curated", "marts", "audit"]
 ZONES: tuple[Zone, ...] = ("curated", "marts", "audit")
 """The logical Glue/Athena databases; SQL files use these names as qualifiers."""
-StagedZone = Literal["staged_curated", "staged_marts"]
-STAGED_ZONES: tuple[StagedZone, ...] = ("staged_curated", "staged_marts")
-"""Databases of a run's audit step (write-audit-publish): views over the run's unpublished snapshots (`curated`)
-and the marts rendered over them (`marts`). Logical names too: `dataplatform query` accepts them."""
+StagedZone = Literal["curated", "marts"]
+STAGED_ZONES: tuple[StagedZone, ...] = ("curated", "marts")
+"""Zones with a staged twin: views over a run's unpublished Iceberg snapshots, and the marts over those."""
 
 _INGEST = "ingest_"
 _STANDARDIZE = "standardize"
@@ -54,7 +53,7 @@ def job_dataset(project: str, job_name: str) -> str | None:
     return dataset or None
 
 
-def glue_database(project: str, zone: Zone | StagedZone) -> str:
+def glue_database(project: str, zone: Zone) -> str:
     """Glue/Athena database of a zone: `<project>_<zone>`, with '-' as '_' (Athena names allow no '-')."""
     return f"{project.replace('-', '_')}_{zone}"
 
@@ -64,9 +63,9 @@ def database_names(project: str) -> dict[Zone, str]:
     return {zone: glue_database(project, zone) for zone in ZONES}
 
 
-def staged_database_names(project: str) -> dict[StagedZone, str]:
-    """Logical staged zone -> Glue database name (`<project>_staged_curated`, `<project>_staged_marts`)."""
-    return {zone: glue_database(project, zone) for zone in STAGED_ZONES}
+def staged_database(project: str, zone: StagedZone) -> str:
+    """Glue/Athena database of a zone's staged twin: `<project>_staged_<zone>` ('-' as '_')."""
+    return f"{project.replace('-', '_')}_staged_{zone}"
 
 
 def security_configuration_name(project: str) -> str:

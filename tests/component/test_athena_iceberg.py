@@ -164,9 +164,9 @@ def test_metadata_tables_have_trinos_columns_and_the_tables_history(lake: tuple[
 def test_staged_view_with_version_as_of_survives_a_new_engine(lake: tuple[Path, History]) -> None:
     """The audit step's view (ICEBERG-PLAN decision 5), created through the engine, read by a later process."""
     lake_dir, history = lake
-    statement = (
-        "CREATE OR REPLACE VIEW retail_staged_curated.orders AS "
-        f"SELECT * FROM retail_curated.orders FOR VERSION AS OF {history.staged}"
+    statement = (  # as the workflow's prepare step writes it (quoted names)
+        'CREATE OR REPLACE VIEW "retail_staged_curated"."orders" AS '
+        f'SELECT * FROM "retail_curated"."orders" FOR VERSION AS OF {history.staged}'
     )
     with LocalAthena.from_lake_dir(lake_dir, CONFIG) as engine:
         engine.execute(statement)

@@ -54,7 +54,7 @@ from dataplatform.local.athena.table_catalogs import (
 )
 from dataplatform.local.athena.table_versions import TableVersionError, TableVersions
 from dataplatform.local.athena.types import WIDENED, UnsupportedType, athena_type, duckdb_type_to_glue
-from dataplatform.naming import staged_database_names
+from dataplatform.naming import STAGED_ZONES, staged_database
 
 __all__ = ["AthenaNotSupportedError", "AthenaQueryError", "LocalAthena", "QueryResult"]
 
@@ -65,6 +65,13 @@ BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def logical_database_names(project: str) -> dict[str, str]:
+    """The database names `dataplatform query` accepts: the zones (`curated`, ...), and their staged twins as
+    `staged_curated`, `staged_marts` (the audit step's databases), each mapped to its Glue name."""
+    staged = {f"staged_{zone}": staged_database(project, zone) for zone in STAGED_ZONES}
+    return {**database_names(project), **staged}
 
 
 class LocalAthena:
@@ -84,9 +91,13 @@ class LocalAthena:
         self._current_db: str | None = None
         self.skipped: dict[str, str] = {}
         """`db.table` -> reason, for catalog entries that could not be mapped (unknown format, broken view)."""
-        self._versions = TableVersions(catalog, IcebergTables(catalog.local_object))
+        self._versions = self._table_versions()
         self.con = self._connect()
         self._map_catalog()
+
+    def _table_versions(self) -> TableVersions:
+        """Iceberg tables are loaded (and cached) per mapping of the catalog."""
+        return TableVersions(self.catalog, IcebergTables(self.catalog.local_object))
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
@@ -103,7 +114,7 @@ class LocalAthena:
             return cls(catalog, params={"curated_bucket": curated_bucket} if curated_bucket else {})
         return cls(
             catalog,
-            databases={**database_names(config.project), **staged_database_names(config.project)},
+            databases=logical_database_names(config.project),
             params=parameters_from_config(config, curated_bucket),
         )
 
@@ -139,7 +150,7 @@ class LocalAthena:
         """Map the catalog again in a new DuckDB connection: picks up new files, tables, snapshots and dropped
         entries (Iceberg metadata is re-read: every commit has a new metadata location)."""
         self.con.close()
-        self._versions = TableVersions(self.catalog, IcebergTables(self.catalog.local_object))
+        self._versions = self._table_versions()
         self.con = self._connect()
         self._map_catalog()
 
@@ -180,7 +191,7 @@ class LocalAthena:
         if is_iceberg(table):
             try:
                 body = self._versions.iceberg.select_sql(self._versions.iceberg.load(database, table))
-            except (IcebergUnsupported, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # IcebergUnsupported, a missing or unreadable metadata file
                 self.skipped[name] = f"Iceberg table not readable locally: {exc}"
                 return
         else:
