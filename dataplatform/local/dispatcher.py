@@ -95,6 +95,10 @@ class Dispatcher:
         except Exception as exc:
             self.platform.emit(Event(step, dataset, "failed", {"error": f"{type(exc).__name__}: {exc}"}))
             return {"Id": run_id, "JobRunState": "FAILED", "ErrorMessage": f"{type(exc).__name__}: {exc}"}
+        finally:
+            # The job may have committed Iceberg snapshots (even when it failed later): the next Athena step maps
+            # the catalog again instead of reading the snapshots the engine mapped before.
+            self.reset_athena()
         self.platform.emit(Event(step, dataset, "done", {"seconds": time.monotonic() - started}))
         return {"Id": run_id, "JobRunState": "SUCCEEDED", "ExecutionTime": int(time.monotonic() - started)}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
 from typing import Any
@@ -134,3 +135,46 @@ def test_function_arn_tasks_run_the_handler_and_return_its_result_only() -> None
     assert failed["status"] == "SUCCEEDED", failed
     caught = json.loads(failed["output"])["caught"]
     assert caught["Error"] == "ValueError" and "bad input" in caught["Cause"]
+
+
+class _Platform:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def client(self, service: str) -> Any:
+        class Glue:
+            def get_job(self, JobName: str) -> dict[str, Any]:
+                return {"Job": {"DefaultArguments": {"--dataset": "sales"}}}
+
+        return Glue()
+
+    def emit(self, event: Any) -> None:
+        self.events.append(event)
+
+
+class _Engine:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_glue_job_drops_the_athena_engine_so_new_snapshots_are_mapped(
+    monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from dataplatform.local.dispatcher import Dispatcher
+
+    def job(name: str, arguments: dict[str, str]) -> None:
+        if fails:
+            raise RuntimeError("merge failed after a commit")
+
+    monkeypatch.setitem(sys.modules, "dataplatform.local.spark_runner", SimpleNamespace(run_glue_job=job))
+    dispatcher = Dispatcher(_Platform())  # type: ignore[arg-type]
+    engine = _Engine()
+    dispatcher._athena = engine
+    result = dispatcher.run_glue_job("retail-standardize-sales", {})
+    assert result["JobRunState"] == ("FAILED" if fails else "SUCCEEDED")
+    assert engine.closed and dispatcher._athena is None
