@@ -167,7 +167,7 @@ def test_a_glue_job_drops_the_athena_engine_so_new_snapshots_are_mapped(
 
     from dataplatform.local.dispatcher import Dispatcher
 
-    def job(name: str, arguments: dict[str, str]) -> None:
+    def job(name: str, arguments: dict[str, str], s3: Any = None) -> None:
         if fails:
             raise RuntimeError("merge failed after a commit")
 
