@@ -12,6 +12,7 @@ Iceberg `AWS::Glue::Table` strips `table_type`/`metadata_location` (docs/contrac
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataplatform.transform.iceberg import CATALOG, TABLE_PROPERTIES, procedure_table, table_identifier
+
+
+COMMIT_ATTEMPTS = 4
+"""Attempts of a metadata commit that lost to another job's commit (Iceberg's own default for data commits)."""
 
 
 class MainMovedError(RuntimeError):
@@ -73,7 +78,7 @@ def add_missing_columns(spark: SparkSession, table: IcebergTable, columns: Seque
     present = {field.name for field in spark.table(table.ident()).schema.fields}
     added = [(name, data_type) for name, data_type in columns if name not in present]
     for name, data_type in added:
-        spark.sql(f"ALTER TABLE {table.ident()} ADD COLUMN `{name}` {data_type}")
+        _commit_with_retry(spark, f"ALTER TABLE {table.ident()} ADD COLUMN `{name}` {data_type}")
     return [name for name, _ in added]
 
 
@@ -94,11 +99,28 @@ def refs(spark: SparkSession, table: IcebergTable) -> dict[str, int]:
     return {row["name"]: int(row["snapshot_id"]) for row in spark.sql(f"SELECT * FROM {table.ident()}.refs").collect()}
 
 
+def _commit_with_retry(spark: SparkSession, statement: str) -> None:
+    """Run a metadata-only DDL statement, again on a commit conflict.
+
+    Iceberg 1.10 retries data commits (MERGE, INSERT, DELETE) itself, but not `CREATE BRANCH` or `ADD COLUMN`:
+    their operation keeps the metadata it started from and fails with "Table metadata refresh is required" when
+    another job committed to the table in between. The statement loads the table again (the catalog caches none).
+    """
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            spark.sql(statement)
+            return
+        except Exception as exc:
+            if "CommitFailedException" not in str(exc) or attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * 2**attempt)
+
+
 def stage_branch(spark: SparkSession, table: IcebergTable, branch: str) -> int | None:
     """Point `branch` at main's current snapshot (replacing an earlier attempt's branch); returns that snapshot
     (None when main has none yet: Iceberg then starts the branch on an empty snapshot)."""
     main = refs(spark, table).get("main")
-    spark.sql(f"ALTER TABLE {table.ident()} CREATE OR REPLACE BRANCH `{branch}`")
+    _commit_with_retry(spark, f"ALTER TABLE {table.ident()} CREATE OR REPLACE BRANCH `{branch}`")
     return main
 
 
@@ -158,7 +180,7 @@ def check_publishable(
         )
     if main is not None and main != main_before:
         raise MainMovedError(
-            f"{table}: main moved since this run staged (from {main_before} to {main}); start the run again"
+            f"{table}: main moved since this run staged; start the run again (main was {main_before}, is {main})"
         )
     return True
 
