@@ -21,7 +21,6 @@ from pyspark.sql import functions as F
 
 from dataplatform.transform.iceberg import CATALOG, TABLE_PROPERTIES, procedure_table, table_identifier
 
-
 COMMIT_ATTEMPTS = 4
 """Attempts of a metadata commit that lost to another job's commit (Iceberg's own default for data commits)."""
 
