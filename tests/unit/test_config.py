@@ -219,7 +219,9 @@ def test_malformed_file_gives_the_exact_message(case: str) -> None:
 
 def test_one_message_per_problem() -> None:
     text = edit(
-        "timezone: Europe/Berlin\nraw", "timezone: Mars/Olympus\nraw", edit("raw_retention_days: 90", "raw_retention_days: 0")
+        "timezone: Europe/Berlin\nraw",
+        "timezone: Mars/Olympus\nraw",
+        edit("raw_retention_days: 90", "raw_retention_days: 0"),
     )
     assert messages(text) == [
         "pipeline.yaml:9: schedule.timezone: unknown IANA time zone 'Mars/Olympus' (e.g. UTC, Europe/Berlin)",
