@@ -118,7 +118,12 @@ def _commit_with_retry(spark: SparkSession, statement: str) -> None:
 def stage_branch(spark: SparkSession, table: IcebergTable, branch: str) -> int | None:
     """Point `branch` at main's current snapshot (replacing an earlier attempt's branch); returns that snapshot
     (None when main has none yet: Iceberg then starts the branch on an empty snapshot)."""
-    main = refs(spark, table).get("main")
+    current = refs(spark, table)
+    main = current.get("main")
+    if main is None and branch in current:
+        # An earlier attempt of this run staged on a table nothing was published to yet: Iceberg cannot replace a
+        # branch with main's (absent) snapshot, so the old branch goes and the new one starts empty again.
+        drop_branch(spark, table, branch)
     _commit_with_retry(spark, f"ALTER TABLE {table.ident()} CREATE OR REPLACE BRANCH `{branch}`")
     return main
 

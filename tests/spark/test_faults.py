@@ -65,6 +65,18 @@ def test_a_crash_before_the_publish_shows_nothing_and_the_rerun_publishes_once(
     assert _keys(lake.quarantine_rows("sales", "c-2"), "transaction_id") == ["bad"]  # once, not twice
 
 
+def test_a_first_run_staged_again_before_anything_was_published(lake: IcebergLake) -> None:
+    """A first run that failed after staging (its assertions, say) leaves its branch on tables whose main has no
+    snapshot; the run started again replaces that branch."""
+    item = lake.raw("sales", "f-1", "csv.gz", [(HEADER, [_sale("S1", "2024-03-01"), _sale("bad", "2024-03-01")])])
+    lake.stage("sales", "f-1", (item,))
+    assert "main" not in lake.refs("sales")
+    again = lake.run("sales", "f-1", (item,))
+    assert (again.curated_rows, again.quarantined_rows) == (1, 1)
+    assert _keys(lake.rows("sales"), "transaction_id") == ["S1"]
+    assert _keys(lake.quarantine_rows("sales", "f-1"), "transaction_id") == ["bad"]
+
+
 @pytest.fixture
 def both_commits_meet() -> Iterator[dict[str, int]]:
     """Holds the next two Glue UpdateTable calls until both arrived: both writers read the same table version."""
