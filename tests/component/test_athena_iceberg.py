@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from pyiceberg.table import Table
-from pyiceberg.types import StringType, StructType
+from pyiceberg.types import ListType, NestedField, StringType, StructType
 
 from dataplatform.config import load_config
 from dataplatform.local.athena.engine import AthenaNotSupportedError, AthenaQueryError, LocalAthena
@@ -201,6 +201,25 @@ def test_branch_names_and_unreadable_tables_are_refused(lake: tuple[Path, Histor
         with pytest.raises(AthenaNotSupportedError, match="FOR VERSION AS OF a branch or tag name"):
             engine.execute("SELECT * FROM curated.orders FOR VERSION AS OF 'run_r2'")
         assert "nested column address" in engine.skipped["retail_curated.nested"]
+
+
+def test_a_quarantine_tables_reasons_array_of_structs_is_read(tmp_path: Path) -> None:
+    """The quarantine table's `_reasons` is array<struct<rule, column, ...>>: its fields are matched by name."""
+    reason = StructType(NestedField(11, "rule", StringType()), NestedField(12, "column", StringType()))
+    with mock_aws():
+        glue = boto3.client("glue", region_name="us-east-1")
+        glue.create_database(DatabaseInput={"Name": DB})
+        table = create_table(lake_catalog(glue, tmp_path), DB, "sales_quarantine", [("run_id", "string")], "s3://b/q")
+        with table.update_schema() as update:
+            update.add_column("_reasons", ListType(10, reason))
+        append_rows(table, [{"run_id": "r1", "_reasons": [{"rule": "cast", "column": "price"}, {"rule": "positive"}]}])
+        LakeDirCatalog(tmp_path).put_table(DB, glue.get_table(DatabaseName=DB, Name="sales_quarantine")["Table"])
+    with LocalAthena.from_lake_dir(tmp_path, CONFIG) as engine:
+        result = engine.execute(
+            'SELECT run_id, cardinality("_reasons") AS n, "_reasons"[1].rule AS first_rule, '
+            '"_reasons"[2]."column" AS second_column FROM curated.sales_quarantine'
+        )
+        assert result.rows == [("r1", 2, "cast", None)]
 
 
 def test_glue_catalog_in_moto_reads_new_snapshots_after_refresh(tmp_path: Path, aws_env: None) -> None:

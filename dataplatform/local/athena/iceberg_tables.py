@@ -20,7 +20,8 @@ How a table is read (the design):
   the spec's rule. pyiceberg's `to_arrow()` would do the same eagerly, materializing every table in memory whenever
   the engine maps the catalog; a view costs nothing until a query reads it.
 - What DuckDB cannot read like Athena is refused with the reason (the engine lists it as not queryable): equality
-  deletes, ORC or Avro data files, nested columns, files without field ids (a name mapping), format v3.
+  deletes, ORC or Avro data files, an empty struct, files without field ids (a name mapping), format v3. Nested
+  columns (the quarantine's `_reasons`, array<struct<...>>) are read with their fields matched by name.
 """
 
 from __future__ import annotations
@@ -108,6 +109,14 @@ def duckdb_type(field_type: Any) -> str:
     }
     if isinstance(field_type, t.DecimalType):
         return f"DECIMAL({field_type.precision},{field_type.scale})"
+    # Nested types: DuckDB matches the fields inside by name (the quarantine's `_reasons` is array<struct<...>>).
+    if isinstance(field_type, t.ListType):
+        return f"{duckdb_type(field_type.element_type)}[]"
+    if isinstance(field_type, t.MapType):
+        return f"MAP({duckdb_type(field_type.key_type)}, {duckdb_type(field_type.value_type)})"
+    if isinstance(field_type, t.StructType):
+        members = ", ".join(f"{_quote(f.name)} {duckdb_type(f.field_type)}" for f in field_type.fields)
+        return f"STRUCT({members})"
     for kind, name in simple.items():
         if isinstance(field_type, kind):
             return name
@@ -116,9 +125,11 @@ def duckdb_type(field_type: Any) -> str:
 
 def columns_of(schema: Schema) -> list[tuple[int, str, str]]:
     """(field id, name, DuckDB type) of every top-level column."""
+    from pyiceberg import types as t
+
     columns = []
     for field in schema.fields:
-        if not field.field_type.is_primitive:
+        if isinstance(field.field_type, t.StructType) and not field.field_type.fields:
             raise IcebergUnsupported(f"nested column {field.name} ({field.field_type}) is not supported locally")
         columns.append((field.field_id, field.name, duckdb_type(field.field_type)))
     return columns
