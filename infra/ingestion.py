@@ -141,7 +141,8 @@ class Ingestion(Construct):
 
     def _grant(self, role: iam.Role, datasets: list[str]) -> None:
         storage = self.storage
-        storage.grant_prefixes(role, storage.raw_bucket, [f"raw/{d}/" for d in datasets], write=True)
+        # delete: a run clears what a failed attempt of the same run_id left, and undoes a failed call's parts.
+        storage.grant_prefixes(role, storage.raw_bucket, [f"raw/{d}/" for d in datasets], write=True, delete=True)
         storage.grant_prefixes(role, storage.curated_bucket, [f"runs/*/{d}/" for d in datasets], write=True)
         # Ingestion reads the committed watermark and the CSV landing markers (state/<dataset>/processed/...);
         # only commit_state writes them.
