@@ -4,6 +4,7 @@ handlers in-process, Glue `.sync` to the local Spark session, Athena `.sync` to 
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 import time
 import uuid
@@ -34,12 +35,24 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def cold_start() -> None:
+    """A new platform starts with cold Lambda containers: the runtime package's cached clients and configs (e.g.
+    lambda_support._clients) would still point at an earlier platform's endpoint in this process."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("dataplatform.") or name.startswith("dataplatform.local"):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                value.cache_clear()
+
+
 class Dispatcher:
     """Receives the tasks of moto's interpreter (see sfn_dispatch) and runs them locally."""
 
     def __init__(self, platform: LocalPlatform) -> None:
         self.platform = platform
         self._modules: dict[str, ModuleType] = {}
+        cold_start()
         self._glue_lock = threading.Lock()  # one local SparkSession: jobs of a wave take turns
         self._athena_lock = threading.Lock()
         self._athena: Any = None

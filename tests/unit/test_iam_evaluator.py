@@ -14,6 +14,7 @@ from dataplatform.local.iam.evaluator import (
     conditions_hold,
     denial_message,
     evaluate,
+    statement_id,
     wildcard_match,
 )
 
@@ -267,7 +268,8 @@ def test_kms_needs_the_key_policy_and_with_delegation_an_identity_grant() -> Non
 def test_the_deciding_statements_are_named() -> None:
     statements = [allow("s3:GetObject", f"{RAW}/*", Sid="ReadRaw"), allow("s3:*")]
     decision = evaluate(ROLE, "s3:GetObject", SALES_OBJECT, [("IngestPolicy", {"Statement": statements})])
-    assert decision.matched == ("IngestPolicy#ReadRaw", "IngestPolicy#1")
+    assert decision.matched == ("IngestPolicy#ReadRaw", statement_id("IngestPolicy", statements[1]))
+    assert decision.matched[1].startswith("IngestPolicy#") and len(decision.matched[1]) == len("IngestPolicy#") + 8
 
 
 def test_denial_message_names_principal_action_and_resource_like_aws() -> None:

@@ -267,9 +267,9 @@ class Enforcer:
                 "(add it to dataplatform/local/iam/actions.py)"
             )
             return self._deny(row, unmapped.protocol, unmapped.service, code, status, message, method)
-        identity = self.authority.registry.lookup(request.access_key)
+        identity = self.authority.registry.lookup(request.access_key, request.session_token)
         operation = f"{request.service}:{request.operation}"
-        if identity is None or (identity.credentials.token and request.session_token != identity.credentials.token):
+        if identity is None:
             reason = "no-task-identity" if request.access_key == NO_TASK_KEY else "unknown-credentials"
             row = {
                 "role": None,

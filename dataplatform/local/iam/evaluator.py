@@ -21,7 +21,9 @@ Hand-written on purpose: no maintained, permissively licensed evaluator exists o
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -221,7 +223,7 @@ class Decision:
     """allowed-by-identity | allowed-by-resource | explicit-deny-identity | explicit-deny-resource | implicit-deny |
     no-resource-policy-grant"""
     matched: tuple[str, ...] = field(default_factory=tuple)
-    """`<policy name>#<Sid or statement index>` of the deciding statements."""
+    """statement_id() of the deciding statements."""
 
     @property
     def word(self) -> str:
@@ -232,10 +234,16 @@ Policy = tuple[str, Json]
 """(name, policy document)."""
 
 
+def statement_id(policy_name: str, statement: Json) -> str:
+    """`<policy>#<Sid>`, or for a statement without Sid a hash of its content (stable when others move)."""
+    sid = statement.get("Sid") or hashlib.sha1(json.dumps(statement, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{policy_name}#{sid}"
+
+
 def _statements(policy: Policy) -> Iterable[tuple[str, Json]]:
     name, document = policy
-    for index, statement in enumerate(as_list(document.get("Statement"))):
-        yield f"{name}#{statement.get('Sid', index)}", statement
+    for statement in as_list(document.get("Statement")):
+        yield statement_id(name, statement), statement
 
 
 def evaluate(

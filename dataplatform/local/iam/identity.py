@@ -97,9 +97,14 @@ class KeyRegistry:
         with self._lock:
             self._aliases[fixed_key] = self._by_role[role_arn].credentials.access_key
 
-    def lookup(self, access_key: str | None) -> Identity | None:
-        key = self._aliases.get(access_key or "", access_key or "")
-        return self._by_key.get(key)
+    def lookup(self, access_key: str | None, session_token: str | None) -> Identity | None:
+        """The identity of a request's key; a session key only with its own token (a fixed alias has none)."""
+        if access_key in self._aliases:
+            return self._by_key.get(self._aliases[access_key])
+        identity = self._by_key.get(access_key or "")
+        if identity is None or identity.credentials.token != session_token:
+            return None
+        return identity
 
     def for_role(self, role_arn: str) -> Identity | None:
         return self._by_role.get(role_arn)

@@ -63,6 +63,11 @@ class Recorder:
         with self._lock:
             self.runner_calls += 1
 
+    def decisions(self, role: str, action: str) -> dict[str, str]:
+        """resource -> decision of every (role, action) call so far (tests, the least-privilege tool)."""
+        with self._lock:
+            return {res: decision for (r, a, res, decision) in self.tally if r == role and a == action and res}
+
     def summary(self) -> Summary:
         with self._lock:
             return Summary(
