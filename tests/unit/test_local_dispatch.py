@@ -50,3 +50,27 @@ def test_template_tokens_resolve_to_local_names() -> None:
     )
     assert r.resolve({"Ref": "Topic"}) == "arn:aws:sns:us-east-1:123456789012:retail-alerts"
     assert r.resolve({"Fn::Sub": "arn:${AWS::Partition}:s3:::${Raw}/x"}) == "arn:aws:s3:::local-raw/x"
+
+
+def test_a_new_platform_starts_with_cold_lambda_containers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Module-level caches of the runtime package (a client bound to an earlier platform's endpoint) are cleared."""
+    import functools
+    import sys
+    import types
+
+    from dataplatform.local.dispatcher import cold_start
+
+    module = types.ModuleType("dataplatform.cold_start_probe")
+    calls: list[int] = []
+
+    @functools.lru_cache(maxsize=1)
+    def client() -> int:
+        calls.append(1)
+        return len(calls)
+
+    client.__module__ = module.__name__
+    module.client = client  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    assert client() == client() == 1
+    cold_start()
+    assert client() == 2
