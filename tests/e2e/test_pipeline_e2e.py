@@ -71,8 +71,9 @@ def _assert_every_task_ran_as_its_role_with_nothing_denied(platform: LocalPlatfo
     store = platform.iam.store
     checked_roles = {role for role, *_ in platform.iam.authority.recorder.tally}
     task_roles = {*store.job_roles.values(), *store.state_machine_roles.values()}
-    task_roles |= {arn for name, arn in store.function_roles.items() if not name.endswith("resolve-run")}
-    assert task_roles <= checked_roles, task_roles - checked_roles  # resolve_run makes no AWS call
+    # Every pipeline function the runner dispatches; resolve_run makes no AWS call.
+    task_roles |= {store.function_roles[name] for name in platform.function_folders if not name.endswith("resolve-run")}
+    assert task_roles <= checked_roles, task_roles - checked_roles
 
 
 def test_a_grant_to_another_datasets_prefix_does_not_let_a_role_read_it(platform: LocalPlatform) -> None:

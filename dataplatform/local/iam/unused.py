@@ -76,11 +76,15 @@ def _aws_reason(action: str, resource: str, kind: str) -> str | None:
 
 def unused_permissions(store: PolicyStore, rows: Iterable[Json]) -> list[Unused]:
     allowed: dict[str, list[Json]] = defaultdict(list)
+    ran = set()
     for row in rows:
+        ran.add(row.get("role"))
         if row.get("decision") == "Allow" and row.get("role"):
             allowed[row["role"]].append(row)
     found = []
     for arn, kind in sorted(task_roles(store).items()):
+        if arn not in ran:
+            continue  # made no call in these runs: not measured (see render)
         role: Role = store.roles[arn]
         for name, document in role.policies:
             for statement in as_list(document.get("Statement")):
