@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files  # noqa: E402
-from dataplatform.athena.engine import LocalAthena  # noqa: E402
 from dataplatform.config import load_config  # noqa: E402
+from dataplatform.local.athena.engine import LocalAthena  # noqa: E402
 from tests.component.athena_support import BUCKET, glue_table  # noqa: E402
 
 CUSTOMERS, PRODUCTS = 50_000, 2_000

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dataplatform.local.iam import LocalIam  # noqa: E402
-from dataplatform.local.runner import free_port  # noqa: E402
+from dataplatform.local.platform import free_port  # noqa: E402
 from dataplatform.local.template import ACCOUNT, Resolver  # noqa: E402
 
 GLUE = f"arn:aws:glue:us-east-1:{ACCOUNT}"

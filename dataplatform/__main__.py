@@ -1,3 +1,3 @@
-from dataplatform.cli import main
+from dataplatform.local.cli import main
 
 main()

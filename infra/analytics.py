@@ -35,15 +35,15 @@ class AthenaStep:
     """Rendered Athena SQL (may contain CDK tokens, e.g. the curated bucket name)."""
     named_query: athena.CfnNamedQuery
 
-    def as_state_input(self) -> dict[str, Any]:
-        """Plain values for a Step Functions Map item or task parameters."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "severity": self.severity,
-            "database": self.database,
-            "query": self.query,
-        }
+    def state_item(self) -> dict[str, Any]:
+        """The workflow's Map item for this step: what the Athena task and check_quality read.
+
+        Assertions carry their severity (`error` unless the file says `warn`); DDL and views do not.
+        """
+        item: dict[str, Any] = {"name": self.name, "database": self.database, "sql": self.query}
+        if self.kind == "assertion":
+            item["severity"] = self.severity or "error"
+        return item
 
 
 class Analytics(Construct):

@@ -27,9 +27,10 @@ from sqlglot import exp
 from sqlglot.dialects import Dialect
 from sqlglot.tokens import TokenType
 
+from dataplatform import naming
 from dataplatform.config import PipelineConfig
 
-LOGICAL_DATABASES = ("curated", "marts", "audit")
+LOGICAL_DATABASES = naming.ZONES
 SAMPLE_SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 """The sample pipeline's sql/ folder (a pipeline's own folder comes from `dataplatform.config.sql_dir_of`)."""
 PLATFORM_TABLES = frozenset({"audit.runs"})
@@ -39,7 +40,6 @@ SEVERITY = re.compile(r"^\s*--\s*severity:\s*(\w+)\s*$", re.MULTILINE | re.IGNOR
 # Directory of a file under sql/ decides what it is and when it runs: DDL first, then views, then assertions.
 Kind = Literal["ddl", "view", "assertion"]
 KIND_BY_DIR: dict[str, Kind] = {"ddl": "ddl", "views": "view", "marts": "view", "quality": "assertion"}
-KIND_ORDER: dict[str, int] = {"ddl": 0, "view": 1, "assertion": 2}
 
 
 class SqlFileError(ValueError):
@@ -48,8 +48,7 @@ class SqlFileError(ValueError):
 
 def database_names(project: str) -> dict[str, str]:
     """Glue database names of a deployment: `<project>_<logical>`; '-' becomes '_' (Glue/Athena identifiers)."""
-    prefix = project.replace("-", "_")
-    return {name: f"{prefix}_{name}" for name in LOGICAL_DATABASES}
+    return dict(naming.database_names(project))
 
 
 def parameters_from_config(config: PipelineConfig, curated_bucket: str | None = None) -> dict[str, str]:

@@ -11,8 +11,10 @@ from dataplatform.config.models import (
     RestSource,
     Rule,
 )
+from dataplatform.config.sources import SOURCE_KINDS, SourceAccess, SourceKind, source_kind
 
 __all__ = [
+    "SOURCE_KINDS",
     "Column",
     "ConfigError",
     "Contract",
@@ -23,7 +25,10 @@ __all__ = [
     "Problem",
     "RestSource",
     "Rule",
+    "SourceAccess",
+    "SourceKind",
     "load_config",
     "parse_config",
+    "source_kind",
     "sql_dir_of",
 ]

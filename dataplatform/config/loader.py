@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from dataplatform.config.models import CsvSource, PipelineConfig
+from dataplatform.config.sources import SOURCE_KINDS
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
@@ -106,7 +107,6 @@ def _format_path(parts: tuple) -> str:
     return out
 
 
-_TAGS = {"csv", "rest", "postgres"}
 # Error kinds whose pydantic message does not show the offending value; the loader appends it.
 _SHOW_INPUT = (
     "int_", "float_", "bool_", "string_type", "string_too", "date_", "list_", "tuple_", "dict_",
@@ -118,7 +118,7 @@ def _problem(error: dict, lines: dict[tuple, int]) -> Problem:
     loc = list(error["loc"])
     # Discriminated unions put the tag into the location (datasets.x.source.rest.base_url): drop it.
     for i in range(len(loc) - 1):
-        if loc[i] == "source" and loc[i + 1] in _TAGS:
+        if loc[i] == "source" and loc[i + 1] in SOURCE_KINDS:
             del loc[i + 1]
             break
     ctx = error.get("ctx") or {}
@@ -134,9 +134,9 @@ def _problem(error: dict, lines: dict[tuple, int]) -> Problem:
         message = f"unknown key '{loc[-1]}'"
     elif kind == "union_tag_invalid":
         tag = str(ctx.get("tag")).strip("'")
-        message = f"unknown source kind '{tag}'; expected one of: csv, rest, postgres"
+        message = f"unknown source kind '{tag}'; expected one of: {', '.join(SOURCE_KINDS)}"
     elif kind == "union_tag_not_found":
-        message = "missing required key 'kind' (one of: csv, rest, postgres)"
+        message = f"missing required key 'kind' (one of: {', '.join(SOURCE_KINDS)})"
     elif kind == "string_pattern_mismatch":
         message = f"expected a value matching {ctx.get('pattern')}; got {given!r}"
     elif kind.startswith(_SHOW_INPUT):

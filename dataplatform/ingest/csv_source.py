@@ -23,8 +23,8 @@ from urllib.request import url2pathname
 
 import requests
 
-from dataplatform.config.models import Contract, CsvSource
-from dataplatform.ingest.base import IngestError, Progress, SourceJob
+from dataplatform.config.models import Contract, CsvSource, Dataset
+from dataplatform.ingest.base import IngestError, Progress, SourceJob, SourceServices
 from dataplatform.ingest.raw_writer import GzipStreamUpload
 from dataplatform.layout import Lake, split_s3_uri
 from dataplatform.manifest import SchemaField
@@ -172,11 +172,10 @@ def copy_csv(
 
 def landing_location(source: CsvSource, lake: Lake) -> tuple[str, str] | None:
     """(bucket, prefix) for S3 locations, None for a URL."""
-    if source.location.startswith("landing/"):
-        return lake.raw_bucket, source.location
-    if source.location.startswith("s3://"):
-        return split_s3_uri(source.location)
-    return None
+    access = source.access()
+    if access.landing_prefix:
+        return lake.raw_bucket, access.landing_prefix
+    return access.external_s3
 
 
 def list_local_directory(source: CsvSource) -> list[LandingFile]:
@@ -241,6 +240,12 @@ class CsvExtractor:
     ) -> None:
         self.source, self.contract, self.s3, self.lake = source, contract, s3, lake
         self.http = http or requests.Session()
+
+    @classmethod
+    def for_dataset(cls, dataset: Dataset, services: SourceServices) -> CsvExtractor:
+        if not isinstance(dataset.source, CsvSource):
+            raise TypeError(f"CsvExtractor cannot ingest a {dataset.source.kind} source")
+        return cls(dataset.source, dataset.contract, services.s3, services.lake)
 
     def run(self, job: SourceJob) -> Progress:
         pos = job.position or {"after": None, "columns": [], "missing": [], "extra": [], "latest": None}

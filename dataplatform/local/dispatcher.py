@@ -15,7 +15,7 @@ from dataplatform.local.events import Event
 from dataplatform.local.template import ACCOUNT, REGION
 
 if TYPE_CHECKING:
-    from dataplatform.local.runner import LocalPlatform
+    from dataplatform.local.platform import LocalPlatform
 
 
 class LambdaContext:
@@ -125,7 +125,7 @@ class Dispatcher:
 
     def athena_engine(self) -> Any:
         if self._athena is None:
-            from dataplatform.athena.engine import LocalAthena
+            from dataplatform.local.athena.engine import LocalAthena
 
             p = self.platform
             self._athena = LocalAthena.from_glue(

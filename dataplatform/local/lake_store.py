@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from dataplatform.athena.catalog import table_input_of
+from dataplatform.local.athena.table_catalogs import table_input_of
 
 LAKE_DIR_ENV = "DATAPLATFORM_LAKE_DIR"
 # Glue's GetTable output has read-only fields that CreateTable/UpdateTable's TableInput rejects.

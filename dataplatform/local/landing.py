@@ -20,11 +20,12 @@ def landing_prefix(config: PipelineConfig, dataset: str, config_file: Path) -> s
     source = config.datasets[dataset].source
     if source.kind != "csv":
         raise InputError(f"dataset '{dataset}' is a {source.kind} source; only CSV datasets read landed files")
-    if not source.location.startswith("landing/"):
+    prefix = source.access().landing_prefix
+    if prefix is None:
         raise InputError(
             f"dataset '{dataset}' reads {source.location}, not a landing/ prefix: put its files there instead"
         )
-    return source.location
+    return prefix
 
 
 def check_files(files: Sequence[Path]) -> list[Path]:
@@ -43,7 +44,7 @@ def raw_bucket_locally(lake_dir: Path, config: PipelineConfig, config_file: Path
     known = lake_store.read_resources(lake_dir, config.project)
     if known:
         return known["raw_bucket"]
-    from dataplatform.local.runner import PROJECT_ROOT
+    from dataplatform.local.platform import PROJECT_ROOT
     from dataplatform.local.template import Resolver, synthesize
 
     synthesized = synthesize(PROJECT_ROOT, config_file)

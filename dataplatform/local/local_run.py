@@ -21,7 +21,7 @@ from dataplatform.local.execution import RunResult
 from dataplatform.local.iam.report import Summary
 from dataplatform.local.lake_store import resolve_lake_dir
 from dataplatform.local.local_secrets import LocalSecretError, default_secrets_file, resolve_secrets
-from dataplatform.local.runner import LocalOptions, LocalPlatform
+from dataplatform.local.platform import LocalOptions, LocalPlatform
 from dataplatform.local.terminal import CapturedOutput, console_for, rows_renderable
 from dataplatform.workflow.run import select_datasets
 

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from dataplatform.local.events import Event
 from dataplatform.local.execution import RunResult
+from dataplatform.naming import ingest_kind
 
 STEP_COLUMNS = {"ingest": "ingest", "standardize": "standardize"}
 STYLE = {"start": "yellow", "continue": "yellow", "done": "green", "failed": "bold red"}
@@ -45,7 +46,7 @@ class LiveProgress:
         with self._lock:
             if event.dataset and event.dataset not in self.datasets:
                 self.datasets.append(event.dataset)
-            step = "ingest" if event.step.startswith("ingest_") else event.step
+            step = "ingest" if ingest_kind(event.step) else event.step
             if event.dataset and step in STEP_COLUMNS:
                 text = self._describe(step, event)
                 self.cells[(event.dataset, step)] = Text(text, style=STYLE.get(event.phase, ""))

@@ -8,7 +8,6 @@ moto. Nothing in the definition is rewritten beyond that token resolution.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -28,15 +27,12 @@ class TemplateError(RuntimeError):
 class Synthesized:
     stack_name: str
     template: dict[str, Any]
-    assembly_dir: Path
     file_assets: list[dict[str, Any]] = field(default_factory=list)
     """[{path, bucket, key}] of file assets (Glue script, config, package zip) as `cdk deploy` would publish."""
 
 
 def synthesize(root: Path, config_file: Path, outdir: Path | None = None) -> Synthesized:
     """Build the app like `cdk synth`, with Lambda bundling skipped (the runner calls handlers in-process)."""
-    # Node 20 works with the pinned CDK; jsii's end-of-life banner would only confuse a local run's output.
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     # Imported here: runtime code does not depend on infra/, only this local tool does.
     from infra.app_builder import build_app, cdk_json_context
 
@@ -67,7 +63,7 @@ def synthesize(root: Path, config_file: Path, outdir: Path | None = None) -> Syn
                         "key": _pseudo(dest["objectKey"]),
                     }
                 )
-    return Synthesized(stack_name=stack.stack_name, template=stack.template, assembly_dir=out, file_assets=assets)
+    return Synthesized(stack_name=stack.stack_name, template=stack.template, file_assets=assets)
 
 
 def _pseudo(text: str) -> str:

@@ -1,6 +1,6 @@
 """The Glue job body, independent of awsglue: load config and manifests, standardize, record, catalog.
 
-glue_jobs/standardize.py parses the arguments and calls `run_job`. On Glue, Spark reads and writes s3:// paths
+glue_jobs/standardize_job.py parses the arguments and calls `run_job`. On Glue, Spark reads and writes s3:// paths
 directly (EMRFS); the small JSON objects (config, manifests, the run record) go through boto3.
 """
 

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
-from dataplatform.athena.engine import LocalAthena
-from dataplatform.cli import app
 from dataplatform.config import load_config
+from dataplatform.local.athena.engine import LocalAthena
+from dataplatform.local.cli import app
 from tests.component.athena_support import BUCKET, cents, clean_data, expected_sales_usd, write_lake_dir
 
 ROOT = Path(__file__).resolve().parents[2]

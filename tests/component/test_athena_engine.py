@@ -11,11 +11,11 @@ import pytest
 from moto import mock_aws
 
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
-from dataplatform.athena.catalog import LakeDirCatalog, decode_presto_view, export_lake_dir
 from dataplatform.athena.ddl import AUDIT_RUNS_DDL
-from dataplatform.athena.engine import AthenaQueryError, LocalAthena
 from dataplatform.athena.sqlfiles import parse_sql_file
 from dataplatform.config import load_config
+from dataplatform.local.athena.engine import AthenaQueryError, LocalAthena
+from dataplatform.local.athena.table_catalogs import LakeDirCatalog, decode_presto_view, export_lake_dir
 from tests.component.athena_support import (
     BUCKET,
     clean_data,
@@ -49,11 +49,16 @@ def test_lake_dir_tables_have_typed_columns_and_partitions(lake: Path) -> None:
     with LocalAthena.from_lake_dir(lake, CONFIG) as engine:
         assert engine.skipped == {}
         described = engine.execute("DESCRIBE curated.transactions").rows
-        types = {row[0]: row[1] for row in described}
-        assert types["transaction_id"] == "BIGINT"
-        assert types["total_amount"] == "DECIMAL(12,2)"
-        assert types["transaction_date"] == "DATE"  # the partition column, from the path
-        assert types["updated_at"] == "TIMESTAMP"
+        types = {row[0]: row[1] for row in described}  # Hive type names, as Athena's DESCRIBE shows them
+        assert types["transaction_id"] == "bigint"
+        assert types["total_amount"] == "decimal(12,2)"
+        assert types["transaction_date"] == "date"  # the partition column, last
+        assert types["updated_at"] == "timestamp"
+        assert described[-1][0] == "transaction_date"
+        mapped = engine.execute(
+            "SELECT transaction_id, total_amount, transaction_date, updated_at FROM curated.transactions"
+        )
+        assert mapped.types == ["bigint", "decimal(12,2)", "date", "timestamp"]  # the files, cast to the catalog
         by_day = engine.execute("SELECT transaction_date, count(*) FROM curated.sales GROUP BY 1 ORDER BY 1").rows
     expected: dict[date, int] = {}
     for sale in clean_data()["sales"]:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
-from dataplatform.athena.engine import LocalAthena
 from dataplatform.config import PipelineConfig, load_config
+from dataplatform.local.athena.engine import LocalAthena
 from tests.component.athena_support import BUCKET, Rows, cents, clean_data, expected_sales_usd, variant, write_lake_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +59,8 @@ def test_sales_usd_unifies_both_sources_in_the_reporting_currency(engine: LocalA
     assert result.as_dicts() == expected
     assert len(expected) == len(data["sales"]) + len(data["transactions"])
     types = dict(zip(result.columns, result.types, strict=True))
-    assert types["amount_usd"] == "DECIMAL(18,2)" and types["amount"] == "DECIMAL(18,2)"
-    assert types["transaction_id"] == "VARCHAR"
+    assert types["amount_usd"] == "decimal(18,2)" and types["amount"] == "decimal(18,2)"  # Athena's type names
+    assert types["transaction_id"] == "varchar"
 
 
 def test_sales_usd_counts_a_moved_transaction_once(tmp_path: Path, data) -> None:
@@ -213,4 +213,4 @@ def test_mart_interface_columns(engine: LocalAthena) -> None:
         assert set(columns) <= set(result.columns), mart
         for column, column_type in zip(result.columns, result.types, strict=True):
             if column in decimals:
-                assert column_type.startswith("DECIMAL"), (mart, column, column_type)
+                assert column_type.startswith("decimal("), (mart, column, column_type)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from dataplatform.athena import SAMPLE_SQL_DIR, SqlFile, load_sql_files
-from dataplatform.athena.engine import LocalAthena
 from dataplatform.config import load_config
+from dataplatform.local.athena.engine import LocalAthena
 from tests.component.athena_support import BUCKET, Rows, clean_data, variant, write_lake_dir
 
 ROOT = Path(__file__).resolve().parents[2]

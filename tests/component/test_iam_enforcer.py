@@ -19,7 +19,7 @@ from dataplatform.ingest.raw_writer import RawDeleteError, RawWriter
 from dataplatform.layout import Lake
 from dataplatform.local.iam import LocalIam
 from dataplatform.local.iam.identity import as_identity
-from dataplatform.local.runner import free_port
+from dataplatform.local.platform import free_port
 from dataplatform.local.template import ACCOUNT, Resolver
 
 RAW, CURATED = "lake-raw", "lake-curated"

@@ -15,7 +15,7 @@ import pytest
 
 from dataplatform.local import sfn_dispatch
 from dataplatform.local.iam.enforcer import AccessDenied
-from dataplatform.local.runner import free_port
+from dataplatform.local.platform import free_port
 
 DENIED = {"lambda:InvokeFunction", "glue:StartJobRun"}
 

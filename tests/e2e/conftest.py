@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -10,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-from dataplatform.local.runner import LocalOptions, LocalPlatform
+from dataplatform.local.platform import LocalOptions, LocalPlatform
 from tests.e2e.support import E2E_SCALE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from dataplatform.local.runner import LocalPlatform
+from dataplatform.local.platform import LocalPlatform
 from dataplatform.local.sample_data import SampleData
 
 E2E_SCALE = 0.2

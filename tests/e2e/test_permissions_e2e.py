@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dataplatform.local.execution import RunResult
-from dataplatform.local.runner import LocalOptions, LocalPlatform
+from dataplatform.local.platform import LocalOptions, LocalPlatform
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

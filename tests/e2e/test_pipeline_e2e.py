@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from dataplatform.local.apis import Faults
-from dataplatform.local.runner import LocalPlatform
+from dataplatform.local.platform import LocalPlatform
 from dataplatform.local.sample_data import add_transactions, extra_sales_file
 from tests.e2e.support import (
     WINDOW,

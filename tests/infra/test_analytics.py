@@ -89,8 +89,15 @@ def test_steps_are_in_run_order_with_severities(built: tuple[Analytics, Template
     assert severities["dq_unique_keys"] == "error"
     assert severities["dq_ri_customers"] == "warn"
     assert all(s.severity is None for s in analytics.refresh_steps)
-    item = analytics.assertion_steps[0].as_state_input()
-    assert set(item) == {"name", "kind", "severity", "database", "query"}
+    # The workflow's Map items: what the Athena task reads (name, database, sql) and, for assertions, the severity.
+    warn = next(s for s in analytics.assertion_steps if s.name == "dq_ri_customers")
+    assert warn.state_item() == {
+        "name": "dq_ri_customers",
+        "database": warn.database,
+        "sql": warn.query,
+        "severity": "warn",
+    }
+    assert set(analytics.refresh_steps[0].state_item()) == {"name", "database", "sql"}
 
 
 def test_policy_statements_scope_athena_to_the_workgroup(built: tuple[Analytics, Template]) -> None:

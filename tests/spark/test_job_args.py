@@ -9,7 +9,7 @@ import pytest
 
 from dataplatform.transform.job import JobArgumentError, JobArguments, part_uri
 
-ENTRY = Path(__file__).resolve().parents[2] / "glue_jobs" / "standardize.py"
+ENTRY = Path(__file__).resolve().parents[2] / "glue_jobs" / "standardize_job.py"
 
 
 def _entry() -> object:
@@ -20,7 +20,7 @@ def _entry() -> object:
     return module
 
 
-ARGV = ["standardize.py", "--JOB_NAME", "retail-standardize-sales", "--dataset", "sales", "--run_id", "r-1",
+ARGV = ["standardize_job.py", "--JOB_NAME", "retail-standardize-sales", "--dataset", "sales", "--run_id", "r-1",
         "--manifest_uris", "s3://raw/a/_manifest.json, s3://raw/b/_manifest.json", "--curated_root", "s3://c/curated",
         "--quarantine_root", "s3://c/curated/_quarantine/", "--config_uri", "s3://c/config/pipeline.yaml"]  # fmt: skip
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dataplatform.cli import app
+from dataplatform.local.cli import app
 
 CSV_PIPELINE = textwrap.dedent(
     """\

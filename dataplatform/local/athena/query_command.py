@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from dataplatform.athena.engine import AthenaQueryError, LocalAthena
-from dataplatform.athena.output import emit
 from dataplatform.config import ConfigError, PipelineConfig, load_config
+from dataplatform.local.athena.engine import AthenaQueryError, LocalAthena
+from dataplatform.local.athena.output import emit
 from dataplatform.local.lake_store import LAKE_DIR_ENV, read_resources, resolve_lake_dir
 
 FORMATS = ("table", "csv", "json")

@@ -34,6 +34,7 @@ from dataplatform.local.resources import create_resources, create_state_machine
 from dataplatform.local.sample_data import DEFAULT_SEED, SampleData
 from dataplatform.local.sample_services import SampleServices, start_sample_services
 from dataplatform.local.template import REGION, Resolver, synthesize
+from dataplatform.naming import function_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CONFIG = PROJECT_ROOT / "pipeline.yaml"
@@ -236,10 +237,10 @@ class LocalPlatform:
 
     # ------------------------------------------------------------ landing
     def landing_prefix(self, dataset: str) -> str:
-        source = self.config.datasets[dataset].source
-        if source.kind != "csv" or not source.location.startswith("landing/"):
+        prefix = self.config.datasets[dataset].source.access().landing_prefix
+        if prefix is None:
             raise ValueError(f"dataset {dataset} does not read the landing prefix")
-        return source.location
+        return prefix
 
     def put_landing_file(self, name: str, body: bytes, dataset: str = "sales") -> str:
         key = f"{self.landing_prefix(dataset)}{name}"
@@ -256,11 +257,8 @@ class LocalPlatform:
             s3.put_object(Bucket=self.lake.raw_bucket, Key=key, Body=body)
 
     def _folder_of(self, function_name: str) -> str | None:
-        prefix = f"{self.config.project}-"
-        if not function_name.startswith(prefix):
-            return None
-        folder = function_name[len(prefix) :].replace("-", "_")
-        return folder if (self.root / "lambdas" / folder / "handler.py").is_file() else None
+        folder = function_folder(self.config.project, function_name)
+        return folder if folder and (self.root / "lambdas" / folder / "handler.py").is_file() else None
 
     # ------------------------------------------------------------ running
     def run(
@@ -349,7 +347,9 @@ class LocalPlatform:
 
     def mart_rows(self, name: str, limit: int = 10) -> tuple[list[str], list[tuple[Any, ...]]]:
         marts_db = self.config.glue_database("marts")
-        result = self.dispatcher.athena_engine().execute(f'SELECT * FROM "{marts_db}"."{name}" LIMIT {int(limit)}')
+        result = self.dispatcher.athena_engine().execute(
+            f'SELECT * FROM "{marts_db}"."{name}" ORDER BY 1 LIMIT {int(limit)}'
+        )
         return result.columns, result.rows
 
     def published_notifications(self) -> list[dict[str, Any]]:

@@ -100,7 +100,7 @@ def query(
     ] = None,
 ) -> None:
     """Run Athena SQL against the local lake (DuckDB), e.g. after `make demo`."""
-    from dataplatform.athena.cli import run_query  # DuckDB and sqlglot load only for this command
+    from dataplatform.local.athena.query_command import run_query  # DuckDB and sqlglot load only for this command
 
     raise typer.Exit(run_query(sql, file, output_format, lake_dir, config, curated_bucket, database=database))
 
@@ -126,7 +126,7 @@ def demo(
 ) -> None:
     """Run the sample pipeline locally: sample Postgres and APIs, moto, Spark, DuckDB; print the marts."""
     from dataplatform.local.local_run import LocalRunRequest
-    from dataplatform.local.runner import LocalOptions
+    from dataplatform.local.platform import LocalOptions
     from dataplatform.local.sample_data import DEFAULT_WINDOW
 
     window_given = _window(window) or (DEFAULT_WINDOW[0].isoformat(), DEFAULT_WINDOW[1].isoformat())
@@ -165,7 +165,7 @@ def run(
 
         raise typer.Exit(follow_aws_run(_config(config), window=window_given, datasets=selected))
     from dataplatform.local.local_run import LocalRunRequest
-    from dataplatform.local.runner import SAMPLE_CONFIG, LocalOptions
+    from dataplatform.local.platform import SAMPLE_CONFIG, LocalOptions
 
     if not config.is_file():
         raise fail(f"{config}: file not found")
