@@ -30,7 +30,7 @@ def grant_prefixes(
     bucket: str, prefixes: list[str], *, write: bool = False, delete: bool = False
 ) -> list[dict[str, Any]]:
     """The statements infra.storage.Storage.grant_prefixes synthesizes."""
-    actions = ["s3:GetObject", "s3:GetObjectVersion"] + (["s3:PutObject", "s3:AbortMultipartUpload"] if write else [])
+    actions = ["s3:GetObject"] + (["s3:PutObject", "s3:AbortMultipartUpload"] if write else [])
     actions += ["s3:DeleteObject"] if delete else []
     arn = {"Fn::GetAtt": [bucket, "Arn"]}
     return [
