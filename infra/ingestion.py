@@ -134,7 +134,7 @@ class Ingestion(Construct):
         if secrets:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    actions=["secretsmanager:GetSecretValue"],  # the reader never describes (docs/permissions.md)
                     resources=[secret_arn(self, s) for s in secrets],
                 )
             )

@@ -125,6 +125,7 @@ def test_each_function_reads_only_its_own_secrets(template: Template) -> None:
     assert ":secret:shop/rates-token-??????" in rest and "shop/db" not in rest
     postgres = _policy_text(template, "postgres")
     assert ":secret:shop/db-??????" in postgres and "rates-token" not in postgres
+    assert "secretsmanager:DescribeSecret" not in rest + postgres  # only GetSecretValue is ever called
 
 
 def test_state_is_readable_but_not_writable_by_ingestion(template: Template) -> None:
