@@ -120,7 +120,10 @@ def test_unused_grants_are_listed_with_aws_side_reasons_apart() -> None:
     candidates = {(u.action, u.resource) for u in unused if u.reason is None}
     assert candidates == {("s3:GetObject", "arn:aws:s3:::shop-raw/raw/sales/*")}
     assert {u.action for u in unused if u.reason} == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    # An object action on a bucket ARN, a database action on a table ARN: never reported.
+    assert not any(u.action == "s3:ListBucket" and "/" in u.resource.removeprefix("arn:aws:s3:::") for u in unused)
     text = render(unused, store, [used], ["run.jsonl"])
-    assert "| IngestRole | `s3:GetObject` | `arn:aws:s3:::shop-raw/raw/sales/*` |" in text
+    assert "| IngestRole (function) | `s3:GetObject` | `arn:aws:s3:::shop-raw/raw/sales/*` |" in text
+    assert "| IngestRole (function) | `logs:CreateLogStream` | `*` | AWS: the Lambda runtime" in text
     # A denied call uses nothing.
     assert len(unused_permissions(store, [{**used, "decision": "Deny"}])) == len(unused) + 1
