@@ -14,14 +14,11 @@ check that a session token belongs to its access key.
 from __future__ import annotations
 
 import io
-import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree import ElementTree
 
 from botocore.exceptions import ClientError
 
@@ -30,15 +27,18 @@ from dataplatform.local.iam.evaluator import Decision, Principal, denial_message
 from dataplatform.local.iam.identity import NO_TASK_KEY, RUNNER_KEY, KeyRegistry
 from dataplatform.local.iam.policies import PolicyStore
 from dataplatform.local.iam.report import Recorder
+from dataplatform.local.iam.responses import (
+    DENIED,
+    DENIED_JSON,
+    DENIED_QUERY,
+    delete_allowed_keys,
+    error_response,
+)
 
 Json = dict[str, Any]
 StartResponse = Callable[..., Any]
 MODES = ("strict", "audit", "off")
 """strict: denials fail the call; audit: they are only reported; off: no check at all."""
-
-DENIED = {"s3": ("AccessDenied", 403), "sns": ("AuthorizationError", 403), "sqs": ("AccessDenied", 403)}
-DENIED_JSON = ("AccessDeniedException", 400)
-DENIED_QUERY = ("AccessDenied", 403)
 
 
 class AccessDenied(ClientError):
@@ -135,39 +135,6 @@ class MotoLookups:
         return str(getattr(workgroup, "name", None) or "primary")
 
 
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def error_response(
-    protocol: str, service: str, code: str, status: int, message: str, method: str
-) -> tuple[str, list[tuple[str, str]], bytes]:
-    request_id = str(uuid.uuid4())
-    reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "Error")
-    if protocol == "rest-xml":
-        body = (
-            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{_xml_escape(message)}'
-            f"</Message><RequestId>{request_id}</RequestId><HostId>local</HostId></Error>"
-        ).encode()
-        if method == "HEAD":
-            body = b""  # S3 answers HEAD without a body: clients see a bare 403, as on AWS
-        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
-    elif protocol == "json":
-        body = json.dumps({"__type": code, "message": message, "Message": message}).encode()
-        headers = [
-            ("Content-Type", "application/x-amz-json-1.1"),
-            ("x-amzn-ErrorType", code),
-            ("x-amzn-RequestId", request_id),
-        ]
-    else:
-        body = (
-            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{_xml_escape(message)}"
-            f"</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-        ).encode()
-        headers = [("Content-Type", "text/xml")]
-    return f"{status} {reason}", [*headers, ("Content-Length", str(len(body)))], body
-
-
 def implied_kms_checks(store: PolicyStore, request: Request) -> list[Check]:
     """The KMS permissions AWS checks on the caller for SSE-KMS objects and encrypted topics (bucket keys on)."""
     if request.service == "sns":
@@ -216,7 +183,6 @@ class Enforcer:
         self.app, self.authority = app, authority
         self.account, self.region = account, region
         self.lookups = MotoLookups(account, region)
-        self._lock = threading.Lock()
 
     def __call__(self, environ: Json, start_response: StartResponse) -> Iterable[bytes]:
         authority = self.authority
@@ -234,7 +200,7 @@ class Enforcer:
         if verdict is None:
             return self.app(environ, start_response)
         if isinstance(verdict, set):
-            return self._delete_allowed_keys(environ, body, verdict, start_response)
+            return delete_allowed_keys(self.app, environ, body, verdict, start_response)
         status, headers, payload = verdict
         start_response(status, headers)
         return [payload]
@@ -301,58 +267,6 @@ class Enforcer:
         code, status = DENIED.get(request.service) or (DENIED_JSON if request.protocol == "json" else DENIED_QUERY)
         message = denial_message(identity.principal, check.action, check.resource, decision)
         return error_response(request.protocol, request.service, code, status, message, method)
-
-    def _delete_allowed_keys(
-        self, environ: Json, body: bytes, denied: set[str], start_response: StartResponse
-    ) -> Iterable[bytes]:
-        """DeleteObjects: forward the allowed keys, add an AccessDenied <Error> for each denied one."""
-        import base64
-        import hashlib
-        import re
-
-        text = body.decode("utf-8")
-        objects = re.findall(r"<Object>.*?</Object>", text, re.S)
-
-        def key_of(element: str) -> str:
-            found = ElementTree.fromstring(element).find("Key")
-            return "" if found is None else found.text or ""
-
-        kept = [o for o in objects if key_of(o) not in denied]
-        errors = "".join(
-            f"<Error><Key>{_xml_escape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
-            for k in sorted(denied)
-        )
-        if not kept:
-            payload = (
-                '<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/'
-                f'2006-03-01/">{errors}</DeleteResult>'
-            ).encode()
-            start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", str(len(payload)))])
-            return [payload]
-        forwarded = re.sub(r"<Object>.*?</Object>", "", text, flags=re.S).replace(
-            "</Delete>", "".join(kept) + "</Delete>"
-        )
-        new_body = forwarded.encode()
-        environ["wsgi.input"] = io.BytesIO(new_body)
-        environ["CONTENT_LENGTH"] = str(len(new_body))
-        environ["HTTP_CONTENT_MD5"] = base64.b64encode(hashlib.md5(new_body).digest()).decode()
-        for header in [
-            h for h in environ if h.startswith("HTTP_X_AMZ_CHECKSUM_") or h == "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"
-        ]:
-            del environ[header]
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        answer = (
-            b"".join(self.app(environ, capture)).decode("utf-8").replace("</DeleteResult>", errors + "</DeleteResult>")
-        )
-        out = answer.encode()
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        start_response(captured["status"], [*headers, ("Content-Length", str(len(out)))])
-        return [out]
 
 
 class EnforcedMotoServer:
