@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from dataplatform.transform.names import MAX_AMOUNT_SCALE, RATE_SCALE, RATES_COLUMNS, converted_columns
+
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 SCALAR_TYPES = ("string", "integer", "bigint", "double", "boolean", "date", "timestamp")
 DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
@@ -96,6 +98,8 @@ class Column(StrictModel):
     formats: tuple[str, ...] = ()
     """Explicit input formats for date/timestamp casts (Spark datetime patterns), tried in order."""
     rules: tuple[Rule, ...] = ()
+    normalize: Literal["upper", "lower", "none"] = "none"
+    """Case normalization of a string value after trimming, before its rules run (e.g. `upper` for codes)."""
 
     @field_validator("type")
     @classmethod
@@ -114,18 +118,33 @@ class Column(StrictModel):
             {"types": ", ".join(SCALAR_TYPES), "value": value},
         )
 
+    @model_validator(mode="after")
+    def _normalize_strings_only(self) -> Column:
+        if self.normalize != "none" and self.type != "string":
+            raise PydanticCustomError(
+                "column_normalize",
+                "normalize applies to string columns only; '{name}' has type {type}",
+                {"at": "normalize", "name": self.name, "type": self.type},
+            )
+        return self
+
     @property
     def source_name(self) -> str:
         return self.source or self.name
 
 
 class CurrencyConversion(StrictModel):
-    """Convert amounts to the reporting currency through the rates dataset (rate on the date or nearest earlier)."""
+    """Convert amounts to the reporting currency through the rates dataset (rate on the date or nearest earlier).
+
+    Rounding rule and column names: docs/contracts.md ("Currency"), dataplatform/transform/currency.py.
+    """
 
     rates_dataset: str = "exchange_rates"
     amount_columns: Annotated[tuple[str, ...], Field(min_length=1)]
     currency_column: str
     date_column: str
+    quantity_column: str | None = None
+    """When set, the amounts are unit prices: what is converted is the line amount, amount x quantity."""
 
 
 class Contract(StrictModel):
@@ -169,11 +188,41 @@ class Contract(StrictModel):
                 {"at": "partition_column", "column": partition.name, "type": partition.type},
             )
         if self.currency:
-            for i, amount in enumerate(self.currency.amount_columns):
-                require(f"currency.amount_columns[{i}]", amount)
-            require("currency.currency_column", self.currency.currency_column)
-            require("currency.date_column", self.currency.date_column)
+            self._check_currency(self.currency, require)
         return self
+
+    def _check_currency(self, conv: CurrencyConversion, require: Any) -> None:
+        for i, amount in enumerate(conv.amount_columns):
+            require(f"currency.amount_columns[{i}]", amount)
+            match = DECIMAL_TYPE.match(self.column(amount).type)
+            if not match or int(match.group(2)) > MAX_AMOUNT_SCALE:
+                raise PydanticCustomError(
+                    "contract",
+                    "amount column '{column}' must have a decimal(p,s) type with s <= {max}, not {type}",
+                    {
+                        "at": f"currency.amount_columns[{i}]",
+                        "column": amount,
+                        "type": self.column(amount).type,
+                        "max": MAX_AMOUNT_SCALE,
+                    },
+                )
+        require("currency.currency_column", conv.currency_column)
+        require("currency.date_column", conv.date_column)
+        require("currency.quantity_column", conv.quantity_column)
+        if conv.quantity_column and self.column(conv.quantity_column).type not in ("integer", "bigint"):
+            raise PydanticCustomError(
+                "contract",
+                "quantity column '{column}' must have type integer or bigint",
+                {"at": "currency.quantity_column", "column": conv.quantity_column},
+            )
+        names = {c.name for c in self.columns}
+        for name, _ in converted_columns(self):
+            if name in names:
+                raise PydanticCustomError(
+                    "contract",
+                    "column '{column}' clashes with a column that currency conversion adds",
+                    {"at": "currency", "column": name},
+                )
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -424,8 +473,33 @@ class PipelineConfig(StrictModel):
                     "must include '{rates}', which its currency conversion reads",
                     {"at": f"datasets.{name}.depends_on", "rates": ds.contract.currency.rates_dataset},
                 )
+            if ds.contract.currency:
+                self._check_rates_contract(ds.contract.currency.rates_dataset)
         self.waves()  # raises on a cycle
         return self
+
+    def _check_rates_contract(self, rates: str) -> None:
+        """Conversion reads (base_currency, currency_code, rate_date, rate) and computes with the rate exactly."""
+        columns = {c.name: c.type for c in self.datasets[rates].contract.columns}
+        missing = [c for c in RATES_COLUMNS if c not in columns]
+        if missing:
+            raise PydanticCustomError(
+                "contract",
+                "a rates dataset needs the columns {needed}; missing {missing}",
+                {
+                    "at": f"datasets.{rates}.contract.columns",
+                    "needed": ", ".join(RATES_COLUMNS),
+                    "missing": ", ".join(missing),
+                },
+            )
+        match = DECIMAL_TYPE.match(columns["rate"])
+        if not match or int(match.group(2)) > RATE_SCALE or int(match.group(1)) - int(match.group(2)) > RATE_SCALE:
+            raise PydanticCustomError(
+                "contract",
+                "rate must be decimal(p,s) with s <= {max} and p - s <= {max} (conversion computes with it exactly); "
+                "got {type}",
+                {"at": f"datasets.{rates}.contract.columns", "max": RATE_SCALE, "type": columns["rate"]},
+            )
 
     def waves(self) -> list[list[str]]:
         """Datasets grouped into standardization waves: each wave depends only on earlier ones."""
