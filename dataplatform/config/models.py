@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from dataplatform.transform.names import MAX_AMOUNT_SCALE, RATE_SCALE, RATES_COLUMNS, converted_columns
+from dataplatform.config.conversion import check_conversion, check_rates_contract
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 SCALAR_TYPES = ("string", "integer", "bigint", "double", "boolean", "date", "timestamp")
@@ -188,41 +188,8 @@ class Contract(StrictModel):
                 {"at": "partition_column", "column": partition.name, "type": partition.type},
             )
         if self.currency:
-            self._check_currency(self.currency, require)
+            check_conversion(self, self.currency, require)
         return self
-
-    def _check_currency(self, conv: CurrencyConversion, require: Any) -> None:
-        for i, amount in enumerate(conv.amount_columns):
-            require(f"currency.amount_columns[{i}]", amount)
-            match = DECIMAL_TYPE.match(self.column(amount).type)
-            if not match or int(match.group(2)) > MAX_AMOUNT_SCALE:
-                raise PydanticCustomError(
-                    "contract",
-                    "amount column '{column}' must have a decimal(p,s) type with s <= {max}, not {type}",
-                    {
-                        "at": f"currency.amount_columns[{i}]",
-                        "column": amount,
-                        "type": self.column(amount).type,
-                        "max": MAX_AMOUNT_SCALE,
-                    },
-                )
-        require("currency.currency_column", conv.currency_column)
-        require("currency.date_column", conv.date_column)
-        require("currency.quantity_column", conv.quantity_column)
-        if conv.quantity_column and self.column(conv.quantity_column).type not in ("integer", "bigint"):
-            raise PydanticCustomError(
-                "contract",
-                "quantity column '{column}' must have type integer or bigint",
-                {"at": "currency.quantity_column", "column": conv.quantity_column},
-            )
-        names = {c.name for c in self.columns}
-        for name, _ in converted_columns(self):
-            if name in names:
-                raise PydanticCustomError(
-                    "contract",
-                    "column '{column}' clashes with a column that currency conversion adds",
-                    {"at": "currency", "column": name},
-                )
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -474,32 +441,11 @@ class PipelineConfig(StrictModel):
                     {"at": f"datasets.{name}.depends_on", "rates": ds.contract.currency.rates_dataset},
                 )
             if ds.contract.currency:
-                self._check_rates_contract(ds.contract.currency.rates_dataset)
+                check_rates_contract(
+                    self.datasets[ds.contract.currency.rates_dataset].contract, ds.contract.currency.rates_dataset
+                )
         self.waves()  # raises on a cycle
         return self
-
-    def _check_rates_contract(self, rates: str) -> None:
-        """Conversion reads (base_currency, currency_code, rate_date, rate) and computes with the rate exactly."""
-        columns = {c.name: c.type for c in self.datasets[rates].contract.columns}
-        missing = [c for c in RATES_COLUMNS if c not in columns]
-        if missing:
-            raise PydanticCustomError(
-                "contract",
-                "a rates dataset needs the columns {needed}; missing {missing}",
-                {
-                    "at": f"datasets.{rates}.contract.columns",
-                    "needed": ", ".join(RATES_COLUMNS),
-                    "missing": ", ".join(missing),
-                },
-            )
-        match = DECIMAL_TYPE.match(columns["rate"])
-        if not match or int(match.group(2)) > RATE_SCALE or int(match.group(1)) - int(match.group(2)) > RATE_SCALE:
-            raise PydanticCustomError(
-                "contract",
-                "rate must be decimal(p,s) with s <= {max} and p - s <= {max} (conversion computes with it exactly); "
-                "got {type}",
-                {"at": f"datasets.{rates}.contract.columns", "max": RATE_SCALE, "type": columns["rate"]},
-            )
 
     def waves(self) -> list[list[str]]:
         """Datasets grouped into standardization waves: each wave depends only on earlier ones."""

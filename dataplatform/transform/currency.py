@@ -12,12 +12,13 @@ converts at 1; no such day -> the row goes to quarantine, rule `exchange_rate`.
 
 Rounding, once: the exact quotient is rounded half away from zero to the amount's scale (cents for decimal(p,2)).
 The line amount is the amount itself, or amount x quantity when the contract names a quantity column (unit
-prices), so a line is never the sum of rounded unit prices. The quotient is taken with an exact integer division
-(`div` on decimals is BigDecimal.divideToIntegralValue), because Spark's decimal `/` rounds to at most 6-10
-decimals first and a second rounding can then move a half-cent tie.
+prices), so a line is never a multiple of a rounded unit price. The quotient is taken with an exact integer
+division (`div` on decimals is BigDecimal.divideToIntegralValue), because Spark's decimal `/` first rounds to a
+scale that depends on the operand types (as few as 6 decimals), and a second rounding can then move a half-cent.
 
-Exact as long as the values fit the types below (line amounts below 10^15, rates as decimal(20,10), line amount x
-rate below 10^18): a line that does not fit goes to quarantine with rule `exchange_rate` instead of being wrong.
+Exact as long as the values fit the types below (for scale s: line amounts below 10^(17-s), rates as
+decimal(20,10), line x rate below 10^(20-s), the result below 10^(18-s)): a line that does not fit goes to
+quarantine with rule `exchange_rate` instead of being converted approximately.
 
 The as-of lookup joins only the distinct (currency, day) pairs of the batch against the rates (a small range
 join), then equi-joins the result back, so cost does not grow with rows x rate days.
@@ -36,9 +37,9 @@ from dataplatform.transform.names import RATE_SCALE, REPORTING_CURRENCY_COLUMN, 
 
 RATE_TYPE = f"decimal({2 * RATE_SCALE},{RATE_SCALE})"
 LINE_DIGITS = 17
-"""Digits of a line amount (integer and fraction) that conversion handles exactly."""
+"""Digits (integer and fraction) of a line amount that conversion handles exactly."""
 PRODUCT_DIGITS = 30
-"""Digits of line amount x rate (integer part at most 30 - scale - RATE_SCALE)."""
+"""Digits of line x rate(reporting); with its scale s + RATE_SCALE, 2 x 10^s times it still fits decimal(38)."""
 TO_RATE = "_rate_to"
 FROM_RATE = "_rate_from"
 
