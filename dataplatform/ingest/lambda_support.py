@@ -36,6 +36,13 @@ def _clients() -> tuple[Any, SecretsManagerReader]:
     return boto3.client("s3"), SecretsManagerReader()
 
 
+def reset_warm_state() -> None:
+    """Forget what a warm Lambda container keeps (clients bound to an endpoint, parsed configs): the local runner
+    calls it when a new platform starts, as a new deployment gets new containers."""
+    _clients.cache_clear()
+    _config.cache_clear()
+
+
 def ingest_event(event: dict[str, Any], context: Any, *, kind: str, logger: Logger, metrics: Metrics) -> dict[str, Any]:
     settings = RuntimeSettings()
     request = IngestRequest.from_event(event)
