@@ -21,7 +21,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dataplatform.athena import load_sql_files  # noqa: E402
+from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files  # noqa: E402
 from dataplatform.athena.engine import LocalAthena  # noqa: E402
 from dataplatform.config import load_config  # noqa: E402
 from tests.component.athena_support import BUCKET, glue_table  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> None:
         engine = LocalAthena.from_lake_dir(lake, config, curated_bucket=BUCKET)
         timings["open_engine"] = time.perf_counter() - t0
         violations: dict[str, int] = {}
-        for sql_file in load_sql_files():
+        for sql_file in load_sql_files(SAMPLE_SQL_DIR):
             t0 = time.perf_counter()
             result = engine.run_file(sql_file)
             timings[f"{sql_file.kind}:{sql_file.name}"] = time.perf_counter() - t0

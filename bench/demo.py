@@ -23,7 +23,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="demo-bench-") as lake:
-        env = {**os.environ, "DATAPLATFORM_LAKE_DIR": lake, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+        env = {**os.environ, "DATAPLATFORM_LAKE_DIR": lake}
         started = time.monotonic()
         proc = subprocess.run(
             [sys.executable, "-m", "dataplatform", "demo", "--fresh", "--json", "--scale", str(args.scale)],

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from dataplatform.local.runner import LocalOptions, LocalPlatform  # noqa: E402
 from tests.e2e.money import differences, reporting_lines  # noqa: E402
-from tests.e2e.support import WINDOW, expected_orders, project_with_currency  # noqa: E402
+from tests.e2e.support import WINDOW, expected_orders, pipeline_with_currency  # noqa: E402
 
 
 def main() -> None:
@@ -31,8 +31,10 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="money-precision-"))
     try:
-        root = project_with_currency(work / "project", args.currency)
-        options = LocalOptions(root=root, lake_dir=work / "lake", scale=args.scale, fresh=True)
+        config = pipeline_with_currency(work / "pipeline", args.currency)
+        options = LocalOptions(
+            config=config, lake_dir=work / "lake", scale=args.scale, fresh=True, sample_services=True
+        )
         with LocalPlatform(options) as platform:
             result = platform.run(window=WINDOW)
             if result.status != "SUCCEEDED":

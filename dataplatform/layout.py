@@ -15,21 +15,34 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-@dataclass(frozen=True)
-class Lake:
-    """Bucket names of one deployment.
+LANDING_ROOT = "landing/"
+"""Where CSV drops land in the raw bucket (`landing/<prefix>/`); pipeline.yaml names locations under it."""
+
+
+def landing_prefix(location: str) -> str | None:
+    """The raw-bucket prefix of a `landing/...` location, always ending in '/'; None for other locations."""
+    if not location.startswith(LANDING_ROOT):
+        return None
+    return location if location.endswith("/") else f"{location}/"
+
+
+class LakeKeys:
+    """Every key and prefix of the lake, without bucket names: what IAM grants and lifecycle rules need.
 
     raw bucket:      landing/<...>  (CSV drops)  and  raw/<dataset>/ingest_date=D/run_id=R/part-NNNNN.<ext>
     curated bucket:  curated/<dataset>/<partition>=D/...,  curated/_quarantine/<dataset>/run_id=R/...,
                      state/<dataset>.json,  runs/<run_id>/<dataset>/<step>.json,  audit/run_date=D/...
+
+    A prefix ends in '/'; the `*` of `any_run_prefix` is an IAM wildcard, never a key.
     """
 
-    raw_bucket: str
-    curated_bucket: str
-
     # ------------------------------------------------------------ raw zone
+    def raw_prefix(self, dataset: str | None = None) -> str:
+        """`raw/`, or one dataset's `raw/<dataset>/`."""
+        return f"raw/{dataset}/" if dataset else "raw/"
+
     def raw_run_prefix(self, dataset: str, ingest_date: date, run_id: str) -> str:
-        return f"raw/{dataset}/ingest_date={ingest_date.isoformat()}/run_id={check_run_id(run_id)}/"
+        return f"{self.raw_prefix(dataset)}ingest_date={ingest_date.isoformat()}/run_id={check_run_id(run_id)}/"
 
     def raw_part_key(self, dataset: str, ingest_date: date, run_id: str, index: int, ext: str) -> str:
         return f"{self.raw_run_prefix(dataset, ingest_date, run_id)}part-{index:05d}.{ext}"
@@ -37,36 +50,77 @@ class Lake:
     def manifest_key(self, dataset: str, ingest_date: date, run_id: str) -> str:
         return f"{self.raw_run_prefix(dataset, ingest_date, run_id)}_manifest.json"
 
-    def manifest_uri(self, dataset: str, ingest_date: date, run_id: str) -> str:
-        return f"s3://{self.raw_bucket}/{self.manifest_key(dataset, ingest_date, run_id)}"
-
     # ------------------------------------------------------------ curated zone
-    def curated_prefix(self, dataset: str) -> str:
-        return f"curated/{dataset}/"
+    def curated_prefix(self, dataset: str | None = None) -> str:
+        """`curated/` (the root the Glue job gets), or one dataset's `curated/<dataset>/`."""
+        return f"curated/{dataset}/" if dataset else "curated/"
 
-    def curated_uri(self, dataset: str) -> str:
-        return f"s3://{self.curated_bucket}/{self.curated_prefix(dataset)}"
-
-    def quarantine_prefix(self, dataset: str, run_id: str | None = None) -> str:
-        base = f"curated/_quarantine/{dataset}/"
+    def quarantine_prefix(self, dataset: str | None = None, run_id: str | None = None) -> str:
+        """`curated/_quarantine/`, one dataset's `.../<dataset>/`, or one run's `.../<dataset>/run_id=R/`."""
+        root = f"{self.curated_prefix()}_quarantine/"
+        if not dataset:
+            if run_id:
+                raise ValueError("a quarantine run prefix needs the dataset")
+            return root
+        base = f"{root}{dataset}/"
         return f"{base}run_id={check_run_id(run_id)}/" if run_id else base
 
-    def quarantine_uri(self, dataset: str, run_id: str | None = None) -> str:
-        return f"s3://{self.curated_bucket}/{self.quarantine_prefix(dataset, run_id)}"
+    def staging_prefix(self, dataset: str) -> str:
+        """Where the partition merge stages a run's files before swapping them in (the standardize job)."""
+        return f"{self.curated_prefix()}_staging/{dataset}/"
 
     # ------------------------------------------------------------ state, run records, audit
+    def state_prefix(self) -> str:
+        return "state/"
+
     def state_key(self, dataset: str) -> str:
-        return f"state/{dataset}.json"
+        return f"{self.state_prefix()}{dataset}.json"
+
+    def processed_prefix(self, dataset: str) -> str:
+        """CSV landing markers: `state/<dataset>/processed/<quoted source>/<etag>` (a file is ingested once)."""
+        return f"{self.state_prefix()}{dataset}/processed/"
+
+    def runs_prefix(self) -> str:
+        return "runs/"
+
+    def run_dataset_prefix(self, run_id: str, dataset: str) -> str:
+        return f"{self.runs_prefix()}{check_run_id(run_id)}/{dataset}/"
+
+    def any_run_prefix(self, dataset: str) -> str:
+        """IAM pattern of one dataset's step records in every run: `runs/*/<dataset>/`."""
+        return f"{self.runs_prefix()}*/{dataset}/"
 
     def run_step_key(self, run_id: str, dataset: str, step: str) -> str:
         """Small JSON result of one step (ingest, standardize, commit) that the workflow and audit read."""
-        return f"runs/{check_run_id(run_id)}/{dataset}/{step}.json"
+        return f"{self.run_dataset_prefix(run_id, dataset)}{step}.json"
 
     def audit_prefix(self) -> str:
         return "audit/"
 
     def audit_key(self, run_date: date, run_id: str, dataset: str) -> str:
-        return f"audit/run_date={run_date.isoformat()}/run_id={check_run_id(run_id)}/{dataset}.json"
+        return f"{self.audit_prefix()}run_date={run_date.isoformat()}/run_id={check_run_id(run_id)}/{dataset}.json"
+
+
+@dataclass(frozen=True)
+class Lake(LakeKeys):
+    """Bucket names of one deployment: its keys (LakeKeys) and the s3:// URIs built from them.
+
+    The CDK app builds one with its buckets' name tokens, so the URIs it passes to Glue carry the tokens.
+    """
+
+    raw_bucket: str
+    curated_bucket: str
+
+    def manifest_uri(self, dataset: str, ingest_date: date, run_id: str) -> str:
+        return f"s3://{self.raw_bucket}/{self.manifest_key(dataset, ingest_date, run_id)}"
+
+    def curated_uri(self, dataset: str | None = None) -> str:
+        """`s3://<curated>/curated/` (the Glue job's `--curated_root`), or one dataset's."""
+        return f"s3://{self.curated_bucket}/{self.curated_prefix(dataset)}"
+
+    def quarantine_uri(self, dataset: str | None = None, run_id: str | None = None) -> str:
+        """`s3://<curated>/curated/_quarantine/` (the Glue job's `--quarantine_root`), or narrower."""
+        return f"s3://{self.curated_bucket}/{self.quarantine_prefix(dataset, run_id)}"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

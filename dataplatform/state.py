@@ -80,7 +80,7 @@ class StateStore:
 
     # ------------------------------------------------------------------ CSV landing markers
     def processed_prefix(self, dataset: str) -> str:
-        return self.lake.state_key(dataset).removesuffix(".json") + "/processed/"
+        return self.lake.processed_prefix(dataset)
 
     def processed_sources(self, dataset: str) -> set[tuple[str, str]]:
         """(source, etag) of every landing file already committed for the dataset."""

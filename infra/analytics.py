@@ -2,7 +2,7 @@
 
 Every file under sql/ is rendered for this deployment (Glue database names, pipeline.yaml parameters, the curated
 bucket) by the same renderer the local engine uses, and becomes an `AWS::Athena::NamedQuery` in the workgroup.
-`steps` lists them in run order for `athena:startQueryExecution.sync`: the audit DDL, then the views and marts
+`steps` lists them in run order for `athena:startQueryExecution.sync`: DDL files, then the views and marts
 (dependencies first), then the data-quality assertions with their severity.
 """
 
@@ -18,7 +18,7 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from dataplatform.athena.sqlfiles import LOGICAL_DATABASES, SQL_DIR, load_sql_files, parameters_from_config
+from dataplatform.athena.sqlfiles import LOGICAL_DATABASES, load_sql_files, parameters_from_config, unknown_reads
 from dataplatform.config import PipelineConfig
 
 
@@ -35,15 +35,15 @@ class AthenaStep:
     """Rendered Athena SQL (may contain CDK tokens, e.g. the curated bucket name)."""
     named_query: athena.CfnNamedQuery
 
-    def as_state_input(self) -> dict[str, Any]:
-        """Plain values for a Step Functions Map item or task parameters."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "severity": self.severity,
-            "database": self.database,
-            "query": self.query,
-        }
+    def state_item(self) -> dict[str, Any]:
+        """The workflow's Map item for this step: what the Athena task and check_quality read.
+
+        Assertions carry their severity (`error` unless the file says `warn`); DDL and views do not.
+        """
+        item: dict[str, Any] = {"name": self.name, "database": self.database, "sql": self.query}
+        if self.kind == "assertion":
+            item["severity"] = self.severity or "error"
+        return item
 
 
 class Analytics(Construct):
@@ -58,7 +58,7 @@ class Analytics(Construct):
         database_names: Mapping[str, str],
         workgroup_name: str,
         curated_bucket_name: str,
-        sql_dir: Path = SQL_DIR,
+        sql_dir: Path,
     ) -> None:
         super().__init__(scope, construct_id)
         missing = [name for name in LOGICAL_DATABASES if name not in database_names]
@@ -68,7 +68,11 @@ class Analytics(Construct):
         self.database_names = dict(database_names)
         params = parameters_from_config(config, curated_bucket_name)
         self.steps: list[AthenaStep] = []
-        for sql_file in load_sql_files(sql_dir):
+        files = load_sql_files(sql_dir)
+        problems = unknown_reads(files, config)
+        if problems:
+            raise ValueError("\n".join(problems))
+        for sql_file in files:
             query = sql_file.render(params, database_names)
             database = database_names[sql_file.database]
             what = {"ddl": "table DDL", "view": "view", "assertion": f"data-quality assertion ({sql_file.severity})"}

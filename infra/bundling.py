@@ -8,6 +8,7 @@ built on the host: pip downloads wheels for the Lambda platform (manylinux2014_x
 from __future__ import annotations
 
 import hashlib
+import modulefinder
 import os
 import shutil
 import subprocess
@@ -67,15 +68,45 @@ def _source_files(directory: Path) -> list[Path]:
     return files
 
 
-def fingerprint(*paths: Path, extra: str = "") -> str:
-    """sha256 over the relative names and contents of files (directories are walked)."""
+def fingerprint(*paths: Path, extra: str = "", files: tuple[tuple[Path, Path], ...] = ()) -> str:
+    """sha256 over the relative names and contents of files (directories are walked); `files` adds single files
+    as (file, the directory its name is taken relative to)."""
     digest = hashlib.sha256(extra.encode())
-    for root in paths:
-        files = _source_files(root) if root.is_dir() else [root]
-        for file in files:
-            rel = file.relative_to(root.parent).as_posix()
-            digest.update(rel.encode() + b"\0" + file.read_bytes() + b"\0")
+    named = [(file, root.parent) for root in paths for file in (_source_files(root) if root.is_dir() else [root])]
+    for file, base in [*named, *files]:
+        digest.update(file.relative_to(base).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+RUNTIME_PACKAGE = "dataplatform"
+
+
+def runtime_files(root: Path, entry: Path) -> list[Path]:
+    """The `dataplatform` files a Lambda handler or Glue script needs: every module it imports, at import time or
+    inside a function, directly or through other `dataplatform` modules (with their packages' `__init__.py`),
+    plus the data files (SQL, YAML, JSON) beside them. Developer tooling it never imports (the local runner, the
+    DuckDB engine, the CLI) stays out, so changing that tooling changes no asset hash.
+
+    The finder searches only `root`: imports of third-party or standard modules are not followed.
+    """
+    finder = modulefinder.ModuleFinder(path=[str(root)])
+    finder.run_script(str(entry))
+    modules = [m for name, m in finder.modules.items() if name.split(".")[0] == RUNTIME_PACKAGE and m.__file__]
+    files = {Path(m.__file__).resolve() for m in modules}
+    for directory in {f.parent for f in files}:
+        files.update(p.resolve() for p in directory.iterdir() if p.is_file() and p.suffix in DATA_SUFFIXES)
+    return sorted(files)
+
+
+DATA_SUFFIXES = (".sql", ".yaml", ".json", ".csv")
+"""Package data shipped beside the runtime modules that read it (pyproject's package-data)."""
+
+
+def _copy_files(files: list[Path], base: Path, dst: Path) -> None:
+    for file in files:
+        target = dst / file.relative_to(base)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, target)
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -129,24 +160,29 @@ class LocalPythonBundler:
         requirements = self.function_dir / "requirements.txt"
         if requirements.is_file():
             install_wheels(requirements, out, self.root / "build" / "lambda-deps")
-        _copy_tree(self.root / "dataplatform", out / "dataplatform")
+        _copy_files(runtime_files(self.root, self.function_dir / "handler.py"), self.root, out)
         shutil.copy2(self.config_file, out / "pipeline.yaml")
         _copy_tree(self.function_dir, out)
         return True
 
 
-def lambda_code(root: Path, name: str, config_file: Path) -> lambda_.Code:
-    """Asset for `lambdas/<name>`: built locally, never in Docker.
-
-    The hash covers everything that goes into the bundle (handler folder incl. its requirements.txt, the
-    `dataplatform` package and pipeline.yaml), so the function is redeployed exactly when one of them changes.
-    """
+def lambda_asset_hash(root: Path, name: str, config_file: Path) -> str:
+    """Hash of everything that goes into `lambdas/<name>`'s bundle: the handler folder (incl. requirements.txt),
+    the `dataplatform` modules the handler imports, pipeline.yaml and the wheel platform. The function is
+    redeployed exactly when one of them changes."""
     function_dir = require_path(root / "lambdas" / name, f"Lambda function '{name}'")
-    require_path(function_dir / "handler.py", f"Lambda function '{name}' handler")
-    package = require_path(root / "dataplatform", "the dataplatform package")
-    asset_hash = fingerprint(
-        function_dir, package, config_file, extra=f"{PIP_PLATFORMS}-{PIP_PYTHON_VERSION}-{PRUNE_GLOBS}"
+    handler = require_path(function_dir / "handler.py", f"Lambda function '{name}' handler")
+    require_path(root / RUNTIME_PACKAGE, "the dataplatform package")
+    modules = tuple((file, root) for file in runtime_files(root, handler))
+    return fingerprint(
+        function_dir, config_file, files=modules, extra=f"{PIP_PLATFORMS}-{PIP_PYTHON_VERSION}-{PRUNE_GLOBS}"
     )
+
+
+def lambda_code(root: Path, name: str, config_file: Path) -> lambda_.Code:
+    """Asset for `lambdas/<name>`: built locally, never in Docker, hashed by `lambda_asset_hash`."""
+    function_dir = root / "lambdas" / name
+    asset_hash = lambda_asset_hash(root, name, config_file)
     return lambda_.Code.from_asset(
         str(function_dir),
         asset_hash=asset_hash,
@@ -159,14 +195,14 @@ def lambda_code(root: Path, name: str, config_file: Path) -> lambda_.Code:
     )
 
 
-def dataplatform_zip(root: Path) -> Path:
-    """A deterministic zip of the `dataplatform` package for Glue `--extra-py-files`.
+def dataplatform_zip(root: Path, script: Path) -> Path:
+    """A deterministic zip of the `dataplatform` modules the Glue script imports, for `--extra-py-files`.
 
-    Written to build/glue/ under a content-hash name, so the Glue asset only changes with the package.
+    Written to build/glue/ under a content-hash name, so the Glue asset only changes with those modules.
     """
-    package = require_path(root / "dataplatform", "the dataplatform package")
-    files = _source_files(package)
-    digest = fingerprint(package)[:16]
+    require_path(root / RUNTIME_PACKAGE, "the dataplatform package")
+    files = runtime_files(root, script)
+    digest = fingerprint(files=tuple((file, root) for file in files))[:16]
     out = root / "build" / "glue" / f"dataplatform-{digest}.zip"
     if out.is_file():
         return out

@@ -1,4 +1,5 @@
-"""One Python Lambda function the way every construct here deploys it: own role, own log group, X-Ray, bundled code."""
+"""One Python Lambda function the way every construct here deploys it: own role, own log group, X-Ray, bundled code,
+and the environment every pipeline function gets (docs/contracts.md)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,25 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from dataplatform.config.models import PipelineConfig
 from infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, lambda_code
 from infra.nag import LAMBDA_RUNTIME_REASON, XRAY_REASON, acknowledge
+from infra.storage import Storage
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+def lambda_environment(config: PipelineConfig, storage: Storage, folder: str) -> dict[str, str]:
+    """The environment of the function from `lambdas/<folder>/` (docs/contracts.md)."""
+    return {
+        "RAW_BUCKET": storage.raw_bucket.bucket_name,
+        "CURATED_BUCKET": storage.curated_bucket.bucket_name,
+        # Bundled beside the handler by infra.bundling; /var/task is the Lambda code root.
+        "PIPELINE_CONFIG": "/var/task/pipeline.yaml",
+        "POWERTOOLS_SERVICE_NAME": folder,
+        "POWERTOOLS_METRICS_NAMESPACE": config.project,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
 
 
 def python_function(

@@ -10,28 +10,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from dataplatform.config.models import CsvSource, PipelineConfig, PostgresSource, RestSource
-from infra.functions import python_function
+from dataplatform.config import SOURCE_KINDS, PipelineConfig, SourceKind
+from dataplatform.naming import function_name
+from infra.functions import lambda_environment, python_function
 from infra.nag import PREFIX_REASON, acknowledge
 from infra.storage import Storage
 
-SOURCE_KINDS = ("csv", "rest", "postgres")
-DEFAULT_MEMORY_MB = {"csv": 512, "rest": 512, "postgres": 1024}
-EPHEMERAL_MB = {"postgres": 2048}
-POSTGRES_VPC_CONTEXT = "postgres_vpc_id"
-
-
-def lambda_environment(config: PipelineConfig, storage: Storage, service: str) -> dict[str, str]:
-    """The environment every pipeline Lambda gets (docs/contracts.md)."""
-    return {
-        "RAW_BUCKET": storage.raw_bucket.bucket_name,
-        "CURATED_BUCKET": storage.curated_bucket.bucket_name,
-        # Bundled beside the handler by infra.bundling; /var/task is the Lambda code root.
-        "PIPELINE_CONFIG": "/var/task/pipeline.yaml",
-        "POWERTOOLS_SERVICE_NAME": service,
-        "POWERTOOLS_METRICS_NAMESPACE": config.project,
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
+VPC_CONTEXT = "postgres_vpc_id"
+"""cdk.json context value naming the VPC for ingest Lambdas whose datasets set `vpc: true`."""
 
 
 def secret_arn(scope: Construct, name: str) -> str:
@@ -44,24 +30,16 @@ def secret_arn(scope: Construct, name: str) -> str:
     )
 
 
-def _secrets_of(config: PipelineConfig, datasets: list[str]) -> list[str]:
-    names: set[str] = set()
-    for name in datasets:
-        source = config.datasets[name].source
-        if isinstance(source, RestSource) and source.auth.secret:
-            names.add(source.auth.secret)
-        if isinstance(source, PostgresSource):
-            names.add(source.connection_secret)
-    return sorted(names)
-
-
 class Ingestion(Construct):
-    """`<project>-ingest-<kind>` functions from `lambdas/ingest_<kind>/` (handler `handler.handler`).
+    """`<project>-ingest-<kind>` functions from `lambdas/ingest_<kind>/` (handler `handler.handler`), one per
+    registered source kind (`dataplatform.config.SOURCE_KINDS`) that pipeline.yaml uses; `functions` is keyed
+    by kind.
 
-    Each function may write only `raw/<dataset>/` and `runs/*/<dataset>/` of the datasets of its kind, read their
-    state objects, read the CSV landing prefixes of its datasets and read only the secrets those datasets name.
-    A Postgres dataset with `vpc: true` puts the Postgres function into the VPC given by the cdk.json context
-    value `postgres_vpc_id` (looked up at synth time; commit the resulting cdk.context.json).
+    Each function may write only the raw and run-record prefixes of the datasets of its kind (`Lake.raw_prefix`,
+    `Lake.any_run_prefix`), read their state objects, and read what those datasets' sources say they read
+    (`Source.access()`: a landing prefix, an external S3 prefix, secrets). A dataset with `vpc: true` puts its
+    kind's function into the VPC given by the cdk.json context value `postgres_vpc_id` (looked up at synth time;
+    commit the resulting cdk.context.json).
     """
 
     def __init__(
@@ -73,64 +51,59 @@ class Ingestion(Construct):
         storage: Storage,
         root: Path,
         config_file: Path,
-        memory_mb: dict[str, int] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
         self.storage = storage
-        memory = {**DEFAULT_MEMORY_MB, **(memory_mb or {})}
         self.functions: dict[str, lambda_.Function] = {}
-        for kind in SOURCE_KINDS:
-            datasets = config.datasets_of_kind(kind)
+        for kind in SOURCE_KINDS.values():
+            datasets = config.datasets_of_kind(kind.name)
             if datasets:
-                self.functions[kind] = self._function(kind, datasets, root, config_file, memory[kind])
+                self.functions[kind.name] = self._function(kind, datasets, root, config_file)
 
-    def function_for(self, dataset: str) -> lambda_.Function:
-        return self.functions[self.config.datasets[dataset].source.kind]
+    @property
+    def functions_by_folder(self) -> dict[str, lambda_.Function]:
+        """The functions keyed by their Lambda folder (`ingest_<kind>`)."""
+        return {SOURCE_KINDS[kind].lambda_folder: function for kind, function in self.functions.items()}
 
-    def _function(
-        self, kind: str, datasets: list[str], root: Path, config_file: Path, memory_mb: int
-    ) -> lambda_.Function:
-        name = f"ingest_{kind}"
-        function_name = f"{self.config.project}-ingest-{kind}"
-        construct_id = f"Ingest{kind.capitalize()}"
+    def _function(self, kind: SourceKind, datasets: list[str], root: Path, config_file: Path) -> lambda_.Function:
+        name = function_name(self.config.project, kind.lambda_folder)
+        lake = self.storage.lake
         function, role = python_function(
             self,
-            construct_id,
-            folder=name,
-            function_name=function_name,
-            description=f"Ingest {kind} sources into the raw zone: {', '.join(datasets)}",
-            role_description=f"{function_name}: raw/ and runs/ of {', '.join(datasets)} only",
+            f"Ingest{kind.name.capitalize()}",
+            folder=kind.lambda_folder,
+            function_name=name,
+            description=f"Ingest {kind.name} sources into the raw zone: {', '.join(datasets)}",
+            role_description=f"{name}: {lake.raw_prefix()} and {lake.runs_prefix()} of {', '.join(datasets)} only",
             root=root,
             config_file=config_file,
-            environment=lambda_environment(self.config, self.storage, name),
-            memory_mb=memory_mb,
+            environment=lambda_environment(self.config, self.storage, kind.lambda_folder),
+            memory_mb=kind.memory_mb,
             timeout=Duration.minutes(15),
-            # Postgres parts are staged in /tmp before upload (bounded by part_max_rows); give them room.
-            ephemeral_storage_size=Size.mebibytes(EPHEMERAL_MB.get(kind, 512)),
+            ephemeral_storage_size=Size.mebibytes(kind.ephemeral_storage_mb),
             **self._vpc_options(kind, datasets),
         )
         self._grant(role, datasets)
         return function
 
-    def _vpc_options(self, kind: str, datasets: list[str]) -> dict[str, object]:
-        if kind != "postgres":
-            return {}
-        in_vpc = [d for d in datasets if getattr(self.config.datasets[d].source, "vpc", False)]
+    def _vpc_options(self, kind: SourceKind, datasets: list[str]) -> dict[str, object]:
+        in_vpc = [d for d in datasets if self.config.datasets[d].source.access().vpc]
         if not in_vpc:
             return {}
-        vpc_id = self.node.try_get_context(POSTGRES_VPC_CONTEXT)
+        vpc_id = self.node.try_get_context(VPC_CONTEXT)
         if not vpc_id:
             raise ValueError(
                 f"datasets {', '.join(in_vpc)} set 'vpc: true' but cdk.json has no context value "
-                f"'{POSTGRES_VPC_CONTEXT}'; add the VPC id there (or pass -c {POSTGRES_VPC_CONTEXT}=vpc-...)"
+                f"'{VPC_CONTEXT}'; add the VPC id there (or pass -c {VPC_CONTEXT}=vpc-...)"
             )
-        vpc = ec2.Vpc.from_lookup(self, "PostgresVpc", vpc_id=vpc_id)
+        title = kind.name.capitalize()
+        vpc = ec2.Vpc.from_lookup(self, f"{title}Vpc", vpc_id=vpc_id)
         security_group = ec2.SecurityGroup(
             self,
-            "IngestPostgresSecurityGroup",
+            f"Ingest{title}SecurityGroup",
             vpc=vpc,
-            description="Postgres ingestion Lambda: outbound only (Postgres, Secrets Manager, S3)",
+            description=f"{title} ingestion Lambda: outbound only ({title}, Secrets Manager, S3)",
             allow_all_outbound=True,
         )
         return {
@@ -140,40 +113,21 @@ class Ingestion(Construct):
         }
 
     def _grant(self, role: iam.Role, datasets: list[str]) -> None:
-        storage = self.storage
-        storage.grant_prefixes(role, storage.raw_bucket, [f"raw/{d}/" for d in datasets], write=True)
-        storage.grant_prefixes(role, storage.curated_bucket, [f"runs/*/{d}/" for d in datasets], write=True)
-        # Ingestion reads the committed watermark and the CSV landing markers (state/<dataset>/processed/...);
-        # only commit_state writes them.
+        storage, lake = self.storage, self.storage.lake
+        storage.grant_prefixes(role, storage.raw_bucket, [lake.raw_prefix(d) for d in datasets], write=True)
+        storage.grant_prefixes(role, storage.curated_bucket, [lake.any_run_prefix(d) for d in datasets], write=True)
+        # Ingestion reads the committed watermark and the CSV landing markers; only commit_state writes them.
         storage.grant_prefixes(
-            role, storage.curated_bucket, [p for d in datasets for p in (f"state/{d}.json", f"state/{d}/")]
+            role, storage.curated_bucket, [p for d in datasets for p in (lake.state_key(d), lake.processed_prefix(d))]
         )
 
-        landing: list[str] = []
-        for d in datasets:
-            source = self.config.datasets[d].source
-            if not isinstance(source, CsvSource):
-                continue
-            if source.location.startswith("landing/"):
-                landing.append(source.location if source.location.endswith("/") else f"{source.location}/")
-            elif source.location.startswith("s3://"):
-                bucket, _, prefix = source.location.removeprefix("s3://").partition("/")
-                external = f"arn:{Stack.of(self).partition}:s3:::{bucket}"
-                role.add_to_principal_policy(
-                    iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{external}/{prefix}*"])
-                )
-                acknowledge(role, f"AwsSolutions-IAM5[Resource::{external}/{prefix}*]", PREFIX_REASON)
-                role.add_to_principal_policy(
-                    iam.PolicyStatement(
-                        actions=["s3:ListBucket"],
-                        resources=[external],
-                        conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-                    )
-                )
+        accesses = [self.config.datasets[d].source.access() for d in datasets]
+        landing = list(dict.fromkeys(a.landing_prefix for a in accesses if a.landing_prefix))
         if landing:
             storage.grant_prefixes(role, storage.raw_bucket, landing)
-
-        secrets = _secrets_of(self.config, datasets)
+        for bucket, prefix in dict.fromkeys(a.external_s3 for a in accesses if a.external_s3):
+            self._grant_external_read(role, bucket, prefix)
+        secrets = sorted({name for a in accesses for name in a.secrets})
         if secrets:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
@@ -181,3 +135,16 @@ class Ingestion(Construct):
                     resources=[secret_arn(self, s) for s in secrets],
                 )
             )
+
+    def _grant_external_read(self, role: iam.Role, bucket: str, prefix: str) -> None:
+        """Read-only access to a prefix of a bucket outside the lake (a CSV location `s3://bucket/prefix/`)."""
+        external = f"arn:{Stack.of(self).partition}:s3:::{bucket}"
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{external}/{prefix}*"]))
+        acknowledge(role, f"AwsSolutions-IAM5[Resource::{external}/{prefix}*]", PREFIX_REASON)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[external],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            )
+        )

@@ -11,6 +11,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from dataplatform.config.models import PipelineConfig
+from dataplatform.naming import security_configuration_name, standardize_job_name
 from infra.bundling import dataplatform_zip, require_path
 from infra.nag import ASSET_REASON, GLUE_LOGS_REASON, GLUE_METRICS_REASON, acknowledge, asset_bucket_findings
 from infra.storage import Storage, allow_log_groups_to_use_key
@@ -29,7 +30,8 @@ GLUE_PYTHON_MODULES = "pydantic==2.14.3,pydantic-settings==2.16.3,PyYAML==6.0.3"
 
 
 class Standardization(Construct):
-    """`<project>-standardize-<dataset>` jobs running glue_jobs/standardize.py (docs/contracts.md, Glue job).
+    """One Glue job per dataset (`dataplatform.naming.standardize_job_name`) running glue_jobs/standardize.py
+    (docs/contracts.md, Glue job).
 
     `--run_id` and `--manifest_uris` are passed per run by the workflow; everything else is a default argument.
     """
@@ -47,8 +49,9 @@ class Standardization(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self.storage = storage
-        script = glue.Code.from_asset(str(require_path(root / SCRIPT, "Glue standardization script")))
-        package = glue.Code.from_asset(str(dataplatform_zip(root)))
+        script_path = require_path(root / SCRIPT, "Glue standardization script")
+        script = glue.Code.from_asset(str(script_path))
+        package = glue.Code.from_asset(str(dataplatform_zip(root, script_path)))
         self.config_asset = s3_assets.Asset(self, "PipelineConfig", path=str(config_file))
 
         key = storage.key
@@ -57,7 +60,7 @@ class Standardization(Construct):
         self.security_configuration = glue.SecurityConfiguration(
             self,
             "SecurityConfiguration",
-            security_configuration_name=f"{config.project}-standardize",
+            security_configuration_name=security_configuration_name(config.project),
             s3_encryption=glue.S3Encryption.kms(key),
             cloud_watch_encryption=glue.CloudWatchEncryption.kms(key),
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(key),
@@ -68,25 +71,25 @@ class Standardization(Construct):
             self.jobs[dataset] = self._job(dataset, script, package)
 
     def job_name(self, dataset: str) -> str:
-        return f"{self.config.project}-standardize-{dataset}"
+        return standardize_job_name(self.config.project, dataset)
 
     def _job(self, dataset: str, script: glue.Code, package: glue.Code) -> glue.PySparkEtlJob:
-        storage, sizing = self.storage, self.config.glue
+        storage, lake, sizing = self.storage, self.storage.lake, self.config.glue
         construct_id = "".join(p.capitalize() for p in dataset.split("_"))
-        curated = storage.curated_bucket.bucket_name
         role = iam.Role(
             self,
             f"{construct_id}Role",
             assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
-            description=f"{self.job_name(dataset)}: reads raw/{dataset}/, writes curated/{dataset}/ only",
+            description=f"{self.job_name(dataset)}: reads {lake.raw_prefix(dataset)}, "
+            f"writes {lake.curated_prefix(dataset)} only",
         )
         default_arguments = {
             "--dataset": dataset,
-            "--curated_root": f"s3://{curated}/curated/",
-            "--quarantine_root": f"s3://{curated}/curated/_quarantine/",
+            "--curated_root": lake.curated_uri(),
+            "--quarantine_root": lake.quarantine_uri(),
             "--config_uri": self.config_asset.s3_object_url,
-            "--raw_bucket": storage.raw_bucket.bucket_name,
-            "--curated_bucket": curated,
+            "--raw_bucket": lake.raw_bucket,
+            "--curated_bucket": lake.curated_bucket,
             "--curated_database": storage.curated_database,
             "--additional-python-modules": GLUE_PYTHON_MODULES,
             "--enable-auto-scaling": str(sizing.auto_scaling).lower(),
@@ -120,23 +123,23 @@ class Standardization(Construct):
         return job
 
     def _grant(self, role: iam.Role, dataset: str) -> None:
-        storage, stack = self.storage, Stack.of(self)
-        storage.grant_prefixes(role, storage.raw_bucket, [f"raw/{dataset}/"])
+        storage, lake, stack = self.storage, self.storage.lake, Stack.of(self)
+        storage.grant_prefixes(role, storage.raw_bucket, [lake.raw_prefix(dataset)])
         storage.grant_prefixes(
             role,
             storage.curated_bucket,
             [
-                f"curated/{dataset}/",
-                f"curated/_staging/{dataset}/",
-                f"curated/_quarantine/{dataset}/",
-                f"runs/*/{dataset}/",
+                lake.curated_prefix(dataset),
+                lake.staging_prefix(dataset),
+                lake.quarantine_prefix(dataset),
+                lake.any_run_prefix(dataset),
             ],
             write=True,
             delete=True,  # the partition-level merge replaces the files of the partitions a run touches
         )
         dependencies = list(self.config.datasets[dataset].depends_on)
         if dependencies:
-            storage.grant_prefixes(role, storage.curated_bucket, [f"curated/{d}/" for d in dependencies])
+            storage.grant_prefixes(role, storage.curated_bucket, [lake.curated_prefix(d) for d in dependencies])
 
         database = storage.curated_database
         catalog_arn = stack.format_arn(service="glue", resource="catalog")

@@ -11,6 +11,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from dataplatform.config.models import PipelineConfig
+from dataplatform.layout import LANDING_ROOT, Lake, LakeKeys
+from dataplatform.naming import database_names, workgroup_name
 from infra.nag import PREFIX_REASON, acknowledge, bucket_object_finding
 
 # Athena cancels any query that scans more than this; a runaway mart query then costs cents, not dollars.
@@ -23,9 +25,9 @@ ATHENA_RESULT_RETENTION_DAYS = 30
 class Storage(Construct):
     """One KMS key; raw, curated, athena-results and access-log buckets; Glue databases; the Athena workgroup.
 
-    Attributes used by the other constructs: `key`, `raw_bucket`, `curated_bucket`, `athena_results_bucket`,
-    `access_log_bucket`, `curated_database`, `marts_database`, `audit_database` (names), `workgroup_name`,
-    `athena_output_location`.
+    Attributes used by the other constructs: `key`, `raw_bucket`, `curated_bucket`, `lake` (every prefix and URI
+    in them), `athena_results_bucket`, `access_log_bucket`, `database_names` (zone -> Glue name),
+    `curated_database`, `workgroup_name`, `athena_output_location`.
     """
 
     def __init__(
@@ -73,7 +75,7 @@ class Storage(Construct):
         raw_rules = [
             s3.LifecycleRule(
                 id="expire-raw",
-                prefix="raw/",
+                prefix=LakeKeys().raw_prefix(),
                 expiration=Duration.days(config.raw_retention_days),
             ),
             *self._housekeeping_rules(),
@@ -85,16 +87,12 @@ class Storage(Construct):
             *self._housekeeping_rules(),
         ]
         self.athena_results_bucket = self._bucket("AthenaResults", "athena-results", results_rules, removal_policy)
+        self.lake = Lake(raw_bucket=self.raw_bucket.bucket_name, curated_bucket=self.curated_bucket.bucket_name)
 
-        self.curated_database = config.glue_database("curated")
-        self.marts_database = config.glue_database("marts")
-        self.audit_database = config.glue_database("audit")
+        self.database_names: dict[str, str] = dict(database_names(project))
+        self.curated_database = self.database_names["curated"]
         self.databases: dict[str, glue.Database] = {}
-        for zone, name in (
-            ("curated", self.curated_database),
-            ("marts", self.marts_database),
-            ("audit", self.audit_database),
-        ):
+        for zone, name in self.database_names.items():
             self.databases[zone] = glue.Database(
                 self,
                 f"{zone.capitalize()}Database",
@@ -102,7 +100,7 @@ class Storage(Construct):
                 description=f"{project}: {zone} zone",
             )
 
-        self.workgroup_name = project
+        self.workgroup_name = workgroup_name(project)
         self.athena_output_location = f"s3://{self.athena_results_bucket.bucket_name}/athena/"
         self.workgroup = athena.CfnWorkGroup(
             self,
@@ -130,7 +128,7 @@ class Storage(Construct):
 
         # Stack outputs: where to drop CSV files and what to point Athena clients at.
         for output_id, value, description in (
-            ("RawBucketName", self.raw_bucket.bucket_name, "raw zone; drop CSV files under landing/<prefix>/"),
+            ("RawBucketName", self.raw_bucket.bucket_name, f"raw zone; drop CSV files under {LANDING_ROOT}<prefix>/"),
             ("CuratedBucketName", self.curated_bucket.bucket_name, "curated zone, quarantine, state, runs, audit"),
             ("AthenaWorkgroup", self.workgroup_name, "Athena workgroup for the curated, marts and audit databases"),
         ):
@@ -198,7 +196,7 @@ class Storage(Construct):
     ) -> None:
         """Least-privilege S3 access: objects under `prefixes` only, listing restricted to the same prefixes.
 
-        A prefix may contain `*` (e.g. `runs/*/sales/`). Reading is always granted: a writer re-reads its
+        A prefix may contain `*` (`LakeKeys.any_run_prefix`). Reading is always granted: a writer re-reads its
         own objects (manifests, continuation parts). Encryption uses the lake key.
         """
         actions = ["s3:GetObject", "s3:GetObjectVersion"]

@@ -5,22 +5,24 @@ Importing this package stays light (no DuckDB, no boto3), because the CDK app re
 
 from dataplatform.athena.sqlfiles import (
     LOGICAL_DATABASES,
-    SQL_DIR,
+    SAMPLE_SQL_DIR,
     SqlFile,
     SqlFileError,
     database_names,
     load_sql_files,
     parameters_from_config,
     render_sql,
+    unknown_reads,
 )
 
 __all__ = [
     "LOGICAL_DATABASES",
-    "SQL_DIR",
+    "SAMPLE_SQL_DIR",
     "SqlFile",
     "SqlFileError",
     "database_names",
     "load_sql_files",
     "parameters_from_config",
     "render_sql",
+    "unknown_reads",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,22 +10,16 @@ from rich.console import Console
 from dataplatform.athena.engine import AthenaQueryError, LocalAthena
 from dataplatform.athena.output import emit
 from dataplatform.config import ConfigError, PipelineConfig, load_config
+from dataplatform.local.lake_store import LAKE_DIR_ENV, read_resources, resolve_lake_dir
 
-LAKE_DIR_ENV = "DATAPLATFORM_LAKE_DIR"
-DEFAULT_LAKE_DIR = ".local-lake"
 FORMATS = ("table", "csv", "json")
 
 
-def default_lake_dir(config_path: Path) -> Path:
-    """$DATAPLATFORM_LAKE_DIR, else `.local-lake` in the project root (the folder holding pipeline.yaml)."""
-    from_env = os.environ.get(LAKE_DIR_ENV)
-    if from_env:
-        return Path(from_env)
-    return config_path.resolve().parent / DEFAULT_LAKE_DIR
-
-
-def infer_curated_bucket(lake_dir: Path) -> str | None:
-    """The one bucket of the lake that holds a curated/ zone, if there is exactly one."""
+def infer_curated_bucket(lake_dir: Path, config: PipelineConfig | None) -> str | None:
+    """The project's curated bucket as its last local run recorded it; else the one bucket with a curated/ zone."""
+    known = read_resources(lake_dir, config.project) if config else None
+    if known:
+        return known["curated_bucket"]
     s3 = lake_dir / "s3"
     candidates = [p.name for p in s3.iterdir() if (p / "curated").is_dir()] if s3.is_dir() else []
     return candidates[0] if len(candidates) == 1 else None
@@ -68,14 +61,14 @@ def run_query(
             for message in exc.messages:
                 err.print(message, markup=False)
             return 2
-    lake = lake_dir or default_lake_dir(config_path)
+    lake = resolve_lake_dir(lake_dir)
     if not (lake / "glue").is_dir():
         err.print(
-            f"no local lake at {lake} (expected {lake}/glue/ and {lake}/s3/): run `make demo` first, "
-            f"or pass --lake-dir / set ${LAKE_DIR_ENV}"
+            f"no local lake at {lake} (expected {lake}/glue/ and {lake}/s3/): run `make demo` or "
+            f"`dataplatform run --local` first, or pass --lake-dir / set ${LAKE_DIR_ENV}"
         )
         return 2
-    bucket = curated_bucket or infer_curated_bucket(lake)
+    bucket = curated_bucket or infer_curated_bucket(lake, config)
     assert sql is not None
     with LocalAthena.from_lake_dir(lake, config, curated_bucket=bucket) as engine:
         for name, reason in engine.skipped.items():

@@ -6,7 +6,10 @@ its catalog type. Partition projection needs no registration on Athena, and loca
 under the location is read, which gives the same rows.
 
 Statements:
-- SELECT (and anything else DuckDB understands after transpiling) runs and returns rows.
+- SELECT (and anything else DuckDB understands after transpiling) runs and returns rows, through the dialect layer
+  (`dialect.py`): Athena semantics where DuckDB differs, a one-line refusal where the local engine cannot answer
+  like Athena, and Athena's type names in `QueryResult.types`.
+- SHOW and DESCRIBE are answered from the catalog (`metadata.py`), with the logical database names.
 - CREATE [OR REPLACE] VIEW runs in DuckDB and is recorded in the catalog as an Athena-style VIRTUAL_VIEW, so a
   later process (e.g. `dataplatform query` after the demo) sees it.
 - CREATE EXTERNAL TABLE registers the table in the catalog (like Athena's DDL) and maps it to its files.
@@ -27,6 +30,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from dataplatform.athena import dialect, macros, metadata
 from dataplatform.athena.catalog import (
     Catalog,
     GlueCatalog,
@@ -34,6 +38,7 @@ from dataplatform.athena.catalog import (
     decode_presto_view,
     encode_presto_view,
 )
+from dataplatform.athena.ddl import external_table_input
 from dataplatform.athena.sqlfiles import (
     SqlFile,
     SqlFileError,
@@ -41,24 +46,12 @@ from dataplatform.athena.sqlfiles import (
     parameters_from_config,
     render_sql,
 )
+from dataplatform.athena.types import WIDENED, UnsupportedType, athena_type, hive_type_name
 from dataplatform.config import PipelineConfig
 
-READ_DIALECT = "athena"
-TYPE_TAG = "dataplatform_type_tag"
+READ_DIALECT = dialect.AthenaV3
 DUCKDB_LINE = re.compile(r"LINE (\d+):")
-
-SERDE_BY_FORMAT = {
-    "parquet": {
-        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    },
-    "json": {
-        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
-        "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-    },
-}
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 class AthenaQueryError(RuntimeError):
@@ -93,6 +86,13 @@ class AthenaQueryError(RuntimeError):
         super().__init__("\n".join(parts))
 
 
+class AthenaNotSupportedError(AthenaQueryError):
+    """The statement uses a function or construct the local engine would not answer like Athena (one line)."""
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.engine_message}" if self.source else self.engine_message
+
+
 def _numbered(sql: str) -> str:
     return "\n".join(f"{i:4d} | {line}" for i, line in enumerate(sql.splitlines(), 1))
 
@@ -112,59 +112,13 @@ def glue_type_to_duckdb(glue_type: str) -> str:
 
 
 def duckdb_type_to_glue(duckdb_type: str) -> tuple[str, str]:
-    """(Glue/Hive type, Presto/Trino type) of a DuckDB column type."""
-    built = exp.DataType.build(duckdb_type, dialect="duckdb")
-    return built.sql(dialect="hive").lower().replace(" ", ""), built.sql(dialect="trino").lower().replace(", ", ",")
-
-
-INTEGER_PRECISION = {
-    exp.DataType.Type.TINYINT: 3,
-    exp.DataType.Type.SMALLINT: 5,
-    exp.DataType.Type.INT: 10,
-    exp.DataType.Type.BIGINT: 19,
-}
-
-
-def _exact_numeric(data_type: exp.DataType | None) -> tuple[int, int, bool] | None:
-    """(precision, scale, is_integer) of an integer or decimal type, as Trino sees it; None otherwise."""
-    if data_type is None:
-        return None
-    if data_type.this in INTEGER_PRECISION:
-        return INTEGER_PRECISION[data_type.this], 0, True
-    if data_type.this == exp.DataType.Type.DECIMAL and len(data_type.expressions) == 2:
-        precision, scale = (int(p.name) for p in data_type.expressions)
-        return precision, scale, False
-    return None  # includes a DECIMAL whose precision sqlglot could not infer: leave DuckDB's double
-
-
-def _trino_numeric(node: exp.Expression) -> tuple[int, int, bool] | None:
-    """Trino's exact numeric result type of an expression, following its rules for `/` (else sqlglot's type)."""
-    if isinstance(node, exp.Paren):
-        return _trino_numeric(node.this)
-    if isinstance(node, exp.Div):
-        left, right = _trino_numeric(node.this), _trino_numeric(node.expression)
-        if left is None or right is None:
-            return None
-        if left[2] and right[2]:
-            return max(left[0], right[0]), 0, True
-        (p1, s1, _), (_, s2, _) = left, right
-        return min(38, p1 + s2 + max(0, s2 - s1)), max(s1, s2), False
-    return _exact_numeric(node.type)
-
-
-def _athena_column_names(statement: exp.Expression) -> exp.Expression:
-    """Unnamed result columns are `_col0`, `_col1`, ... as in Athena (DuckDB would name them after the SQL)."""
-    select = statement
-    while isinstance(select, exp.SetOperation):
-        select = select.this
-    if isinstance(select, exp.Subquery):
-        select = select.this
-    if not isinstance(select, exp.Select):
-        return statement
-    for i, projection in enumerate(list(select.expressions)):
-        if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
-            projection.replace(exp.alias_(projection.copy(), f"_col{i}"))
-    return statement
+    """(Glue/Hive type, Presto/Trino type) of a DuckDB column type, with Athena's names (hugeint sums are bigint)."""
+    try:
+        athena = athena_type(duckdb.sqltype(duckdb_type))
+        return hive_type_name(athena), athena.replace(", ", ",")
+    except (UnsupportedType, duckdb.Error):
+        built = exp.DataType.build(duckdb_type, dialect="duckdb")
+        return built.sql(dialect="hive").lower().replace(" ", ""), built.sql(dialect="trino").lower().replace(", ", ",")
 
 
 def _quote(identifier: str) -> str:
@@ -210,8 +164,13 @@ class LocalAthena:
         self._current_db: str | None = None
         self.skipped: dict[str, str] = {}
         """`db.table` -> reason, for catalog entries that could not be mapped (unknown format, broken view)."""
-        self.con = duckdb.connect()
+        self.con = self._connect()
         self._map_catalog()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        macros.install(con, self.databases)  # Athena's session time zone and the dialect layer's macros
+        return con
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -257,7 +216,7 @@ class LocalAthena:
     def refresh(self) -> None:
         """Map the catalog again in a new DuckDB connection: picks up new files, tables and dropped entries."""
         self.con.close()
-        self.con = duckdb.connect()
+        self.con = self._connect()
         self._map_catalog()
 
     def _map_catalog(self) -> None:
@@ -278,7 +237,7 @@ class LocalAthena:
                 try:
                     self._map_view(database, table)
                     self.skipped.pop(f"{database}.{table['Name']}", None)
-                except (duckdb.Error, ValueError, sqlglot.errors.SqlglotError) as exc:
+                except (duckdb.Error, ValueError, sqlglot.errors.SqlglotError, dialect.NotSupported) as exc:
                     self.skipped[f"{database}.{table['Name']}"] = f"view cannot be created: {exc}"
                     failed.append((database, table))
             if len(failed) == len(pending):
@@ -333,7 +292,7 @@ class LocalAthena:
             replace=True,
             expression=query,
         )
-        self.con.execute(create.sql(dialect="duckdb"))
+        self.con.execute(dialect.to_duckdb(create, annotate=self._annotate))
 
     # ------------------------------------------------------------ statements
     def render(self, sql: str, *, source: str = "<sql>") -> str:
@@ -350,7 +309,7 @@ class LocalAthena:
         rendered = self.render(sql, source=source or "<sql>")
         self._use(database, rendered, source)
         try:
-            statements = [s for s in sqlglot.parse(rendered, read=READ_DIALECT) if s is not None]
+            statements = dialect.parse(rendered)
         except sqlglot.errors.ParseError as exc:
             first = exc.errors[0] if exc.errors else {}
             raise AthenaQueryError(
@@ -366,6 +325,14 @@ class LocalAthena:
                 f"expected exactly one statement, found {len(statements)}", sql=rendered, stage="parse", source=source
             )
         statement = statements[0]
+        try:
+            shown = metadata.answer(statement, self.catalog, self.databases, self._current_db)
+        except dialect.NotSupported as exc:
+            raise AthenaNotSupportedError(str(exc), sql=rendered, stage="refuse", source=source) from exc
+        except LookupError as exc:
+            raise AthenaQueryError(str(exc), sql=rendered, stage="execute", source=source) from exc
+        if shown is not None:
+            return QueryResult(shown.columns, shown.types, shown.rows)
         if isinstance(statement, exp.Create):
             kind = (statement.kind or "").upper()
             if kind == "VIEW":
@@ -405,53 +372,17 @@ class LocalAthena:
             schema.setdefault(db, {}).setdefault(table, {})[column] = data_type
         return schema
 
-    def _trino_semantics(self, statement: exp.Expression) -> exp.Expression:
-        """Keep Trino's result types where DuckDB differs and sqlglot cannot know the operand types.
-
-        - date_trunc(unit, <date>) is a DATE in Trino, a TIMESTAMP in DuckDB: cast back to DATE.
-        - <integer> / <integer> is integer division in Trino, a double in DuckDB: use `//` (truncates like Trino).
-        - <decimal> / <decimal or integer> is a DECIMAL in Trino (scale max(s1, s2)), a double in DuckDB: cast.
-        Types come from annotating a qualified copy against the catalog's columns; the original nodes are tagged
-        so their annotated twins can be found. If the copy cannot be qualified, the statement runs unchanged.
-        """
-        kinds = (exp.TimestampTrunc, exp.DateTrunc, exp.Div)
-        originals = list(statement.find_all(*kinds))
-        if not originals:
-            return statement
-        # Tag the nodes: copies (including those qualify makes, e.g. for GROUP BY 1) keep their meta.
-        for i, node in enumerate(originals):
-            node.meta[TYPE_TAG] = i
-        try:
-            schema = MappingSchema(self._schema(), dialect="duckdb")
-            qualified = qualify(statement.copy(), db=self._current_db, schema=schema, dialect=READ_DIALECT)
-            typed = annotate_types(qualified, schema=schema)
-        except (sqlglot.errors.SqlglotError, KeyError, ValueError):
-            return statement
-        finally:
-            for node in originals:
-                node.meta.pop(TYPE_TAG, None)
-        annotated: dict[int, exp.Expression] = {}
-        for node in typed.find_all(*kinds):
-            annotated.setdefault(node.meta.get(TYPE_TAG, -1), node)
-        pairs = [(original, annotated[i]) for i, original in enumerate(originals) if i in annotated]
-        for original, node in reversed(pairs):  # innermost first, so outer copies include the fixes
-            if isinstance(node, exp.Div):
-                result = _trino_numeric(node)
-                if result is None:
-                    continue
-                if result[2]:
-                    original.replace(exp.IntDiv(this=original.this.copy(), expression=original.expression.copy()))
-                else:
-                    cast_to = f"DECIMAL({result[0]}, {result[1]})"
-                    original.replace(exp.cast(original.copy(), cast_to, dialect="duckdb"))
-            elif node.this.is_type(exp.DataType.Type.DATE):
-                original.replace(exp.cast(original.copy(), exp.DataType.Type.DATE))
-        return statement
+    def _annotate(self, tree: exp.Expression) -> exp.Expression:
+        """A statement qualified and type-annotated against the catalog's columns (for the dialect layer)."""
+        schema = MappingSchema(self._schema(), dialect="duckdb")
+        qualified = qualify(tree, db=self._current_db, schema=schema, dialect=READ_DIALECT)
+        return annotate_types(qualified, schema=schema)
 
     def _transpile(self, statement: exp.Expression, rendered: str, source: str | None) -> str:
         try:
-            statement = _athena_column_names(self._trino_semantics(statement.copy()))
-            return statement.sql(dialect="duckdb", pretty=True)
+            return dialect.to_duckdb(statement, annotate=self._annotate)
+        except dialect.NotSupported as exc:
+            raise AthenaNotSupportedError(str(exc), sql=rendered, stage="refuse", source=source) from exc
         except sqlglot.errors.SqlglotError as exc:
             raise AthenaQueryError(str(exc), sql=rendered, stage="transpile", source=source) from exc
 
@@ -460,6 +391,9 @@ class LocalAthena:
             return self.con.execute(transpiled)
         except duckdb.Error as exc:
             message = str(exc)
+            if macros.REFUSAL in message:  # a macro refused a type it cannot handle like Athena
+                refusal = macros.REFUSAL + message.split(macros.REFUSAL, 1)[1].splitlines()[0]
+                raise AthenaNotSupportedError(refusal, sql=rendered, stage="refuse", source=source) from exc
             match = DUCKDB_LINE.search(message)
             raise AthenaQueryError(
                 message,
@@ -472,12 +406,24 @@ class LocalAthena:
 
     def _run(self, statement: exp.Expression, rendered: str, source: str | None) -> QueryResult:
         transpiled = self._transpile(statement, rendered, source)
+        if metadata.uses_information_schema(statement):
+            metadata.refresh_information_schema(self.con, self.catalog, self.databases)
         cursor = self._duckdb(transpiled, rendered, source)
         if cursor.description is None:
             return QueryResult([], [])
         columns = [d[0] for d in cursor.description]
-        types = [str(d[1]) for d in cursor.description]
-        return QueryResult(columns, types, cursor.fetchall())
+        try:
+            types = [athena_type(d[1]) for d in cursor.description]
+        except UnsupportedType as exc:
+            message = macros.REFUSAL + str(exc)
+            raise AthenaNotSupportedError(message, sql=rendered, stage="refuse", source=source) from exc
+        rows = cursor.fetchall()
+        for i, d in enumerate(cursor.description):  # a hugeint sum is Trino's bigint: same range, same overflow
+            values = (row[i] for row in rows if row[i] is not None)
+            if d[1].id in WIDENED and any(not BIGINT_MIN <= v <= BIGINT_MAX for v in values):
+                message = f"bigint overflow in column {d[0]}"
+                raise AthenaQueryError(message, sql=rendered, stage="execute", source=source)
+        return QueryResult(columns, types, rows)
 
     def _create_view(self, statement: exp.Create, rendered: str, source: str | None) -> QueryResult:
         table = statement.find(exp.Table)
@@ -537,7 +483,7 @@ class LocalAthena:
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
             self._map_table(database, existing)
             return QueryResult([], [])
-        table_input = _external_table_input(statement, name)
+        table_input = external_table_input(statement, name)
         fmt = _table_format(table_input)
         if fmt is None:
             raise AthenaQueryError(
@@ -550,51 +496,3 @@ class LocalAthena:
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
         self._map_table(database, table_input)
         return QueryResult([], [])
-
-
-def _external_table_input(statement: exp.Create, name: str) -> dict[str, Any]:
-    """A Glue TableInput from Athena's CREATE EXTERNAL TABLE, as Athena's own DDL would register it."""
-    schema = statement.this
-    columns = [
-        {"Name": col.name, "Type": col.args["kind"].sql(dialect="hive").lower().replace(" ", "")}
-        for col in (schema.expressions if isinstance(schema, exp.Schema) else [])
-        if isinstance(col, exp.ColumnDef)
-    ]
-    partitions: list[dict[str, str]] = []
-    parameters: dict[str, str] = {"EXTERNAL": "TRUE"}
-    serde: dict[str, str] = {}
-    location = ""
-    properties = statement.args.get("properties")
-    for prop in properties.expressions if properties else []:
-        if isinstance(prop, exp.PartitionedByProperty):
-            partitions = [
-                {"Name": col.name, "Type": col.args["kind"].sql(dialect="hive").lower().replace(" ", "")}
-                for col in prop.this.expressions
-                if isinstance(col, exp.ColumnDef)
-            ]
-        elif isinstance(prop, exp.RowFormatSerdeProperty):
-            library = prop.this.name
-            fmt = "json" if "json" in library.lower() else "parquet" if "parquet" in library.lower() else None
-            serde = dict(SERDE_BY_FORMAT[fmt]) if fmt else {"SerializationLibrary": library}
-            serde["SerializationLibrary"] = library
-        elif isinstance(prop, exp.FileFormatProperty):
-            fmt_name = prop.this.name.lower() if prop.this is not None else ""
-            if fmt_name in SERDE_BY_FORMAT and not serde:
-                serde = dict(SERDE_BY_FORMAT[fmt_name])
-        elif isinstance(prop, exp.LocationProperty):
-            location = prop.this.name
-        elif type(prop) is exp.Property:  # TBLPROPERTIES entries (property subclasses are handled above)
-            parameters[prop.name] = prop.args["value"].name
-    return {
-        "Name": name,
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": parameters,
-        "PartitionKeys": partitions,
-        "StorageDescriptor": {
-            "Columns": columns,
-            "Location": location,
-            "InputFormat": serde.get("InputFormat", ""),
-            "OutputFormat": serde.get("OutputFormat", ""),
-            "SerdeInfo": {"SerializationLibrary": serde.get("SerializationLibrary", "")},
-        },
-    }

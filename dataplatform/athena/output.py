@@ -15,6 +15,7 @@ from rich.table import Table
 from dataplatform.athena.engine import QueryResult
 
 OutputFormat = Literal["table", "csv", "json"]
+NUMERIC_TYPES = ("decimal", "bigint", "integer", "double", "real", "smallint", "tinyint")  # Athena's type names
 
 
 def _text(value: Any) -> str:
@@ -55,7 +56,7 @@ def to_json(result: QueryResult) -> str:
 def print_table(result: QueryResult, console: Console) -> None:
     table = Table(show_lines=False, header_style="bold")
     for column, column_type in zip(result.columns, result.types, strict=True):
-        numeric = column_type.upper().startswith(("DECIMAL", "BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "SMALLINT"))
+        numeric = column_type.startswith(NUMERIC_TYPES)
         table.add_column(column, justify="right" if numeric else "left")
     for row in result.rows:
         table.add_row(*(_text(v) if v is not None else "NULL" for v in row))

@@ -27,16 +27,19 @@ from sqlglot import exp
 from sqlglot.dialects import Dialect
 from sqlglot.tokens import TokenType
 
+from dataplatform import naming
 from dataplatform.config import PipelineConfig
 
-LOGICAL_DATABASES = ("curated", "marts", "audit")
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+LOGICAL_DATABASES = naming.ZONES
+SAMPLE_SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+"""The sample pipeline's sql/ folder (a pipeline's own folder comes from `dataplatform.config.sql_dir_of`)."""
+PLATFORM_TABLES = frozenset({"audit.runs"})
+"""Tables the platform itself declares, which any pipeline's SQL may read."""
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 SEVERITY = re.compile(r"^\s*--\s*severity:\s*(\w+)\s*$", re.MULTILINE | re.IGNORECASE)
 # Directory of a file under sql/ decides what it is and when it runs: DDL first, then views, then assertions.
 Kind = Literal["ddl", "view", "assertion"]
 KIND_BY_DIR: dict[str, Kind] = {"ddl": "ddl", "views": "view", "marts": "view", "quality": "assertion"}
-KIND_ORDER: dict[str, int] = {"ddl": 0, "view": 1, "assertion": 2}
 
 
 class SqlFileError(ValueError):
@@ -45,8 +48,7 @@ class SqlFileError(ValueError):
 
 def database_names(project: str) -> dict[str, str]:
     """Glue database names of a deployment: `<project>_<logical>`; '-' becomes '_' (Glue/Athena identifiers)."""
-    prefix = project.replace("-", "_")
-    return {name: f"{prefix}_{name}" for name in LOGICAL_DATABASES}
+    return dict(naming.database_names(project))
 
 
 def parameters_from_config(config: PipelineConfig, curated_bucket: str | None = None) -> dict[str, str]:
@@ -153,7 +155,7 @@ def split_header(text: str) -> tuple[str, str]:
     return "".join(lines[:i]), "".join(lines[i:]).strip() + "\n"
 
 
-def _parse_file(path: Path, kind: Kind) -> SqlFile:
+def parse_sql_file(path: Path, kind: Kind) -> SqlFile:
     text = path.read_text(encoding="utf-8")
     if SEVERITY.search(split_header(text)[1]):
         raise SqlFileError(f"{path}: the '-- severity:' line belongs in the header comment block at the top")
@@ -204,14 +206,19 @@ def _parse_file(path: Path, kind: Kind) -> SqlFile:
     return SqlFile(path.stem, kind, path, text, severity, target, reads)
 
 
-def load_sql_files(sql_dir: Path = SQL_DIR) -> list[SqlFile]:
-    """Every statement under sql_dir in run order: DDL, then views (dependencies first), then assertions."""
+def load_sql_files(sql_dir: Path) -> list[SqlFile]:
+    """Every statement under sql_dir in run order: DDL, then views (dependencies first), then assertions.
+
+    A pipeline without the folder has no marts and no assertions.
+    """
     files: list[SqlFile] = []
+    if not sql_dir.is_dir():
+        return files
     for path in sorted(sql_dir.rglob("*.sql")):
         kind = KIND_BY_DIR.get(path.parent.name)
         if kind is None:
             raise SqlFileError(f"{path}: unknown folder; expected one of sql/{{{', '.join(KIND_BY_DIR)}}}/")
-        files.append(_parse_file(path, kind))
+        files.append(parse_sql_file(path, kind))
     names = [f.name for f in files]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -236,3 +243,20 @@ def _ordered(files: list[SqlFile]) -> list[SqlFile]:
                     done.add(f.target)
             pending = [f for f in pending if f not in ready]
     return ordered
+
+
+def unknown_reads(files: list[SqlFile], config: PipelineConfig) -> list[str]:
+    """One message per statement that reads a table neither the config, the platform nor another file defines."""
+    known = set(PLATFORM_TABLES) | {f.target for f in files if f.target}
+    for name in config.datasets:
+        known |= {f"curated.{name}", f"curated.{name}_quarantine"}
+    problems = []
+    for sql_file in files:
+        for table in sorted(sql_file.reads - known):
+            database, _, name = table.partition(".")
+            what = f"dataset '{name}'" if database == "curated" else f"'{table}'"
+            problems.append(
+                f"{sql_file.path}: reads {table}, but {what} is not defined by the pipeline config "
+                f"(datasets: {', '.join(config.datasets)})"
+            )
+    return problems

@@ -1,6 +1,6 @@
 """pipeline.yaml: typed models and the loader."""
 
-from dataplatform.config.loader import ConfigError, Problem, load_config, parse_config
+from dataplatform.config.loader import ConfigError, Problem, load_config, parse_config, sql_dir_of
 from dataplatform.config.models import (
     Column,
     Contract,
@@ -11,8 +11,10 @@ from dataplatform.config.models import (
     RestSource,
     Rule,
 )
+from dataplatform.config.sources import SOURCE_KINDS, SourceAccess, SourceKind, source_kind
 
 __all__ = [
+    "SOURCE_KINDS",
     "Column",
     "ConfigError",
     "Contract",
@@ -23,6 +25,10 @@ __all__ = [
     "Problem",
     "RestSource",
     "Rule",
+    "SourceAccess",
+    "SourceKind",
     "load_config",
     "parse_config",
+    "source_kind",
+    "sql_dir_of",
 ]

@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dataplatform.config.models import PipelineConfig
+from dataplatform.config.models import CsvSource, PipelineConfig
+from dataplatform.config.sources import SOURCE_KINDS
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
@@ -106,7 +107,6 @@ def _format_path(parts: tuple) -> str:
     return out
 
 
-_TAGS = {"csv", "rest", "postgres"}
 # Error kinds whose pydantic message does not show the offending value; the loader appends it.
 _SHOW_INPUT = (
     "int_", "float_", "bool_", "string_type", "string_too", "date_", "list_", "tuple_", "dict_",
@@ -118,7 +118,7 @@ def _problem(error: dict, lines: dict[tuple, int]) -> Problem:
     loc = list(error["loc"])
     # Discriminated unions put the tag into the location (datasets.x.source.rest.base_url): drop it.
     for i in range(len(loc) - 1):
-        if loc[i] == "source" and loc[i + 1] in _TAGS:
+        if loc[i] == "source" and loc[i + 1] in SOURCE_KINDS:
             del loc[i + 1]
             break
     ctx = error.get("ctx") or {}
@@ -134,9 +134,9 @@ def _problem(error: dict, lines: dict[tuple, int]) -> Problem:
         message = f"unknown key '{loc[-1]}'"
     elif kind == "union_tag_invalid":
         tag = str(ctx.get("tag")).strip("'")
-        message = f"unknown source kind '{tag}'; expected one of: csv, rest, postgres"
+        message = f"unknown source kind '{tag}'; expected one of: {', '.join(SOURCE_KINDS)}"
     elif kind == "union_tag_not_found":
-        message = "missing required key 'kind' (one of: csv, rest, postgres)"
+        message = f"missing required key 'kind' (one of: {', '.join(SOURCE_KINDS)})"
     elif kind == "string_pattern_mismatch":
         message = f"expected a value matching {ctx.get('pattern')}; got {given!r}"
     elif kind.startswith(_SHOW_INPUT):
@@ -189,4 +189,21 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     path = Path(path or os.environ.get("PIPELINE_CONFIG", "pipeline.yaml"))
     if not path.is_file():
         raise ConfigError(str(path), [Problem("", "file not found")])
-    return parse_config(path.read_text(encoding="utf-8"), file=str(path), env=env)
+    config = parse_config(path.read_text(encoding="utf-8"), file=str(path), env=env)
+    return _local_directories_resolved(config, path.resolve().parent)
+
+
+def _local_directories_resolved(config: PipelineConfig, base: Path) -> PipelineConfig:
+    """A CSV location that is a local directory is relative to the config file, wherever the command runs."""
+    datasets = dict(config.datasets)
+    for name, dataset in config.datasets.items():
+        source = dataset.source
+        if isinstance(source, CsvSource) and source.is_local_directory:
+            location = f"{(base / source.location).resolve()}/"
+            datasets[name] = dataset.model_copy(update={"source": source.model_copy(update={"location": location})})
+    return config.model_copy(update={"datasets": datasets})
+
+
+def sql_dir_of(config: PipelineConfig, config_file: str | Path) -> Path:
+    """The pipeline's sql/ folder: `sql_dir` relative to the config file."""
+    return (Path(config_file).resolve().parent / config.sql_dir).resolve()

@@ -5,21 +5,21 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import date
+from graphlib import CycleError, TopologicalSorter
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from dataplatform.config.base import StrictModel
 from dataplatform.config.conversion import check_conversion, check_rates_contract
+from dataplatform.config.sources import CsvSource, PostgresSource, RestSource, Source
+from dataplatform.naming import Zone, glue_database
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 SCALAR_TYPES = ("string", "integer", "bigint", "double", "boolean", "date", "timestamp")
 DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
 RULE_KINDS = ("not_null", "non_negative", "positive", "in_set", "regex", "date_range")
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # ---------------------------------------------------------------- contract
@@ -195,127 +195,6 @@ class Contract(StrictModel):
         return next(c for c in self.columns if c.name == name)
 
 
-# ---------------------------------------------------------------- sources
-
-
-class CsvSource(StrictModel):
-    kind: Literal["csv"]
-    location: str
-    """`landing/<prefix>/` in the raw bucket, `s3://bucket/prefix/`, or an `https://` URL of one file."""
-    pattern: str = "*.csv"
-    encoding: Literal["utf-8", "utf-8-sig", "latin-1"] = "utf-8"
-    """utf-8 also accepts a byte-order mark."""
-    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
-    quotechar: Annotated[str, Field(min_length=1, max_length=1)] = '"'
-
-    @field_validator("location")
-    @classmethod
-    def _location(cls, value: str) -> str:
-        if value.startswith(("s3://", "https://", "http://", "landing/")):
-            return value
-        raise PydanticCustomError(
-            "location",
-            "expected 'landing/<prefix>/', 's3://bucket/prefix/' or an https:// URL; got '{v}'",
-            {"v": value},
-        )
-
-
-class RestAuth(StrictModel):
-    type: Literal["none", "bearer", "api_key", "basic"] = "none"
-    secret: str | None = None
-    """Secrets Manager secret name. bearer: {"token"}; api_key: {"api_key"}; basic: {"username","password"}."""
-    name: str = "X-API-Key"
-    """api_key only: header or query parameter name."""
-    location: Literal["header", "query"] = "header"
-
-    @model_validator(mode="after")
-    def _secret_required(self) -> RestAuth:
-        if self.type != "none" and not self.secret:
-            raise PydanticCustomError(
-                "auth", "auth type '{t}' needs a secret (a Secrets Manager secret name)", {"t": self.type}
-            )
-        return self
-
-
-class Paginator(StrictModel):
-    type: Literal["single_page", "page_number", "offset", "cursor", "next_url", "link_header"] = "single_page"
-    page_param: str = "page"
-    """page_number: query parameter holding the page number."""
-    start_page: int = 1
-    offset_param: str = "offset"
-    limit_param: str = "limit"
-    page_size: Annotated[int, Field(gt=0)] = 100
-    cursor_param: str = "cursor"
-    """cursor: query parameter the cursor is sent in."""
-    cursor_path: str = "next_cursor"
-    """cursor: dotted path of the next cursor in the response body."""
-    next_url_path: str = "next"
-    """next_url: dotted path of the next page's URL in the response body."""
-    total_path: str | None = None
-    """page_number/offset: optional dotted path of the total record count."""
-
-
-class Incremental(StrictModel):
-    cursor_field: str
-    """Field in each record whose maximum becomes the proposed watermark."""
-    param: str
-    """Query parameter the stored watermark is sent in (e.g. updated_since)."""
-    initial_value: str
-
-
-class RestSource(StrictModel):
-    kind: Literal["rest"]
-    base_url: str
-    path: str = ""
-    """May contain {window_start} and {window_end} (ISO dates of the run window)."""
-    params: dict[str, str | int | float | bool] = {}
-    auth: RestAuth = RestAuth()
-    paginator: Paginator = Paginator()
-    records_path: str | None = None
-    """Dotted path of the record list in the response; None means the body is the list."""
-    records_shape: Literal["list", "frankfurter_timeseries"] = "list"
-    incremental: Incremental | None = None
-    timeout_s: Annotated[float, Field(gt=0)] = 30.0
-    max_retries: Annotated[int, Field(ge=0)] = 5
-    backoff_s: Annotated[float, Field(ge=0)] = 0.5
-    max_pages: Annotated[int, Field(gt=0)] = 10_000
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise PydanticCustomError("url", "expected an http(s):// URL; got '{v}'", {"v": value})
-        return value.rstrip("/")
-
-
-class PostgresSource(StrictModel):
-    kind: Literal["postgres"]
-    connection_secret: str
-    """Secrets Manager secret: {"host","port","dbname","username","password"} or {"uri"}."""
-    table: str | None = None
-    query: str | None = None
-    load: Literal["full", "incremental"] = "full"
-    cursor_column: str | None = None
-    lag_seconds: Annotated[int, Field(ge=0)] = 60
-    """Upper bound = now() - lag at start, so rows committed late with older cursor values are not skipped."""
-    initial_value: str = "1970-01-01T00:00:00+00:00"
-    batch_rows: Annotated[int, Field(gt=0)] = 100_000
-    part_max_rows: Annotated[int, Field(gt=0)] = 1_000_000
-    vpc: bool = False
-    """Run the extract Lambda inside the VPC given in cdk.json context (postgres_vpc_id)."""
-
-    @model_validator(mode="after")
-    def _table_or_query(self) -> PostgresSource:
-        if (self.table is None) == (self.query is None):
-            raise PydanticCustomError("source", "give exactly one of 'table' or 'query'")
-        if self.load == "incremental" and not self.cursor_column:
-            raise PydanticCustomError("source", "load 'incremental' needs 'cursor_column'")
-        return self
-
-
-Source = Annotated[CsvSource | RestSource | PostgresSource, Field(discriminator="kind")]
-
-
 class Dataset(StrictModel):
     description: str = ""
     source: Source
@@ -422,6 +301,8 @@ class PipelineConfig(StrictModel):
     alerts: Alerts = Alerts()
     default_window_days: Annotated[int, Field(gt=0)] = 1
     """A scheduled run without a window covers the previous N days."""
+    sql_dir: str = "sql"
+    """Folder of the pipeline's marts and assertions, relative to the config file (a missing folder: none)."""
     datasets: Annotated[dict[Annotated[str, Field(pattern=IDENTIFIER)], Dataset], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -448,44 +329,52 @@ class PipelineConfig(StrictModel):
         return self
 
     def waves(self) -> list[list[str]]:
-        """Datasets grouped into standardization waves: each wave depends only on earlier ones."""
-        remaining = {name: set(ds.depends_on) for name, ds in self.datasets.items()}
-        done: set[str] = set()
+        """Datasets grouped into standardization waves (sorted): each wave depends only on earlier ones."""
+        sorter = TopologicalSorter({name: ds.depends_on for name, ds in self.datasets.items()})
+        try:
+            sorter.prepare()
+        except CycleError as exc:
+            cycle = " -> ".join(_dependency_order(exc.args[1]))
+            raise PydanticCustomError(
+                "depends_on", "dependency cycle: {cycle}", {"at": "datasets", "cycle": cycle}
+            ) from None
         waves: list[list[str]] = []
-        while remaining:
-            ready = sorted(n for n, deps in remaining.items() if deps <= done)
-            if not ready:
-                cycle = " -> ".join(_find_cycle(remaining))
-                raise PydanticCustomError("depends_on", "dependency cycle: {cycle}", {"at": "datasets", "cycle": cycle})
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
             waves.append(ready)
-            done.update(ready)
-            for n in ready:
-                del remaining[n]
+            sorter.done(*ready)
         return waves
 
-    def glue_database(self, zone: Literal["curated", "marts", "audit"]) -> str:
-        """Glue/Athena database of a zone: `<project>_<zone>`, with '-' as '_' (Athena names allow no '-')."""
-        return f"{self.project.replace('-', '_')}_{zone}"
+    def glue_database(self, zone: Zone) -> str:
+        """Glue/Athena database of a zone (`dataplatform.naming.glue_database`)."""
+        return glue_database(self.project, zone)
 
     def datasets_of_kind(self, kind: str) -> list[str]:
         return [n for n, ds in self.datasets.items() if ds.source.kind == kind]
 
     def secret_names(self) -> list[str]:
-        names: list[str] = []
-        for ds in self.datasets.values():
-            src = ds.source
-            if isinstance(src, RestSource) and src.auth.secret:
-                names.append(src.auth.secret)
-            if isinstance(src, PostgresSource):
-                names.append(src.connection_secret)
-        return sorted(set(names))
+        return sorted({name for ds in self.datasets.values() for name in ds.source.access().secrets})
 
 
-def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
-    start = sorted(graph)[0]
-    path: list[str] = []
-    node = start
-    while node not in path:
-        path.append(node)
-        node = sorted(d for d in graph[node] if d in graph)[0]
-    return [*path[path.index(node) :], node]
+def _dependency_order(cycle: list[str]) -> list[str]:
+    """graphlib's cycle (each node a dependency of the next) as `a -> b -> a` where a depends on b, starting
+    at the alphabetically first node so the message is the same whatever order the datasets are in."""
+    nodes = list(reversed(cycle))[:-1]
+    first = nodes.index(min(nodes))
+    ordered = nodes[first:] + nodes[:first]
+    return [*ordered, ordered[0]]
+
+
+__all__ = [
+    "Column",
+    "Contract",
+    "CsvSource",
+    "CurrencyConversion",
+    "Dataset",
+    "PipelineConfig",
+    "PostgresSource",
+    "RestSource",
+    "Rule",
+    "Source",
+    "StrictModel",
+]

@@ -8,11 +8,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from dataplatform.layout import check_run_id
+from dataplatform.layout import Lake, check_run_id
 from dataplatform.manifest import RawFile, SchemaField
 
 if TYPE_CHECKING:
     from dataplatform.ingest.raw_writer import RawWriter
+    from dataplatform.ingest.secrets import SecretReader
 
 
 class IngestError(RuntimeError):
@@ -123,3 +124,13 @@ class SourceJob:
         self.next_part += 1
         if self.on_part is not None:
             self.on_part(raw_file)
+
+
+@dataclass(frozen=True)
+class SourceServices:
+    """What an extractor may use. Each extractor class builds itself with `for_dataset(dataset, services)`
+    (the registry in dataplatform.config.sources names the class) and takes only what it needs."""
+
+    s3: Any
+    lake: Lake
+    secrets: SecretReader

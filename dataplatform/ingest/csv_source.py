@@ -15,12 +15,16 @@ import hashlib
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import requests
 
-from dataplatform.config.models import Contract, CsvSource
-from dataplatform.ingest.base import IngestError, Progress, SourceJob
+from dataplatform.config.models import Contract, CsvSource, Dataset
+from dataplatform.ingest.base import IngestError, Progress, SourceJob, SourceServices
 from dataplatform.ingest.raw_writer import GzipStreamUpload
 from dataplatform.layout import Lake, split_s3_uri
 from dataplatform.manifest import SchemaField
@@ -168,14 +172,29 @@ def copy_csv(
 
 def landing_location(source: CsvSource, lake: Lake) -> tuple[str, str] | None:
     """(bucket, prefix) for S3 locations, None for a URL."""
-    if source.location.startswith("landing/"):
-        return lake.raw_bucket, source.location
-    if source.location.startswith("s3://"):
-        return split_s3_uri(source.location)
-    return None
+    access = source.access()
+    if access.landing_prefix:
+        return lake.raw_bucket, access.landing_prefix
+    return access.external_s3
+
+
+def list_local_directory(source: CsvSource) -> list[LandingFile]:
+    """Local runs only: the files of a directory on this machine; a file's identity is its size and mtime."""
+    directory = Path(source.location)
+    if not directory.is_dir():
+        raise IngestError(f"{source.location}: no such directory (the CSV source's location)")
+    files = []
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and fnmatch.fnmatch(path.name, source.pattern):
+            stat = path.stat()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()
+            files.append(LandingFile(path.as_uri(), f"{stat.st_size}-{stat.st_mtime_ns}", modified))
+    return files
 
 
 def list_landing(s3: Any, source: CsvSource, lake: Lake, http: requests.Session) -> list[LandingFile]:
+    if source.is_local_directory:
+        return list_local_directory(source)
     location = landing_location(source, lake)
     if location is None:
         # One file behind a URL: its identity is the ETag (or Last-Modified) the server reports.
@@ -197,6 +216,9 @@ def list_landing(s3: Any, source: CsvSource, lake: Lake, http: requests.Session)
 
 def open_landing(s3: Any, landing: LandingFile, http: requests.Session) -> tuple[Iterator[bytes], Callable[[], None]]:
     """(chunks, close) of one landing file; S3 reads are pinned to the listed ETag."""
+    if landing.source.startswith("file://"):
+        handle = open(url2pathname(urlsplit(landing.source).path), "rb")  # noqa: SIM115 (closed by the caller)
+        return iter(lambda: handle.read(CHUNK), b""), handle.close
     if landing.source.startswith("s3://"):
         bucket, key = split_s3_uri(landing.source)
         extra = {"IfMatch": f'"{landing.etag}"'} if landing.etag else {}
@@ -218,6 +240,12 @@ class CsvExtractor:
     ) -> None:
         self.source, self.contract, self.s3, self.lake = source, contract, s3, lake
         self.http = http or requests.Session()
+
+    @classmethod
+    def for_dataset(cls, dataset: Dataset, services: SourceServices) -> CsvExtractor:
+        if not isinstance(dataset.source, CsvSource):
+            raise TypeError(f"CsvExtractor cannot ingest a {dataset.source.kind} source")
+        return cls(dataset.source, dataset.contract, services.s3, services.lake)
 
     def run(self, job: SourceJob) -> Progress:
         pos = job.position or {"after": None, "columns": [], "missing": [], "extra": [], "latest": None}

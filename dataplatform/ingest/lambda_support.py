@@ -12,14 +12,15 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict
 
 from dataplatform.config import PipelineConfig, load_config
 from dataplatform.ingest.base import IngestRequest, TimeBudget
 from dataplatform.ingest.runner import run_ingest
 from dataplatform.ingest.secrets import SecretsManagerReader
 from dataplatform.manifest import RawFile
+from dataplatform.observability import Observability
 from dataplatform.settings import RuntimeSettings
 
 DEFAULT_MARGIN_S = 60.0
@@ -43,9 +44,21 @@ def reset_warm_state() -> None:
     _config.cache_clear()
 
 
-def ingest_event(event: dict[str, Any], context: Any, *, kind: str, logger: Logger, metrics: Metrics) -> dict[str, Any]:
-    settings = RuntimeSettings()
-    request = IngestRequest.from_event(event)
+class IngestEvent(BaseModel):
+    """The ingest task's event (docs/contracts.md, ingest_* input); dates and run_id are checked by IngestRequest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    dataset: str
+    run_id: str
+    window: dict[str, str]
+    ingest_date: str
+    cursor: dict[str, Any] | None = None
+
+
+def ingest_event(event: IngestEvent, context: Any, *, kind: str, observe: Observability) -> dict[str, Any]:
+    logger, metrics = observe.logger, observe.metrics
+    settings = RuntimeSettings()  # type: ignore[call-arg]
+    request = IngestRequest.from_event(event.model_dump())
     logger.append_keys(dataset=request.dataset, run_id=request.run_id)
     margin = float(os.environ.get("INGEST_TIME_MARGIN_S", DEFAULT_MARGIN_S))
     budget = TimeBudget(lambda: context.get_remaining_time_in_millis() / 1000.0, margin)

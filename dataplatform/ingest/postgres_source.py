@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dataplatform.config.models import DECIMAL_TYPE, Contract, PostgresSource
-from dataplatform.ingest.base import IngestError, Progress, SourceJob
+from dataplatform.config.models import DECIMAL_TYPE, Contract, Dataset, PostgresSource
+from dataplatform.ingest.base import IngestError, Progress, SourceJob, SourceServices
 from dataplatform.ingest.secrets import SecretReader, require_fields
 from dataplatform.manifest import SchemaField
 
@@ -102,6 +102,12 @@ class PostgresExtractor:
         self.reconnect_backoff_s = reconnect_backoff_s
         self.batch_hint_bytes = batch_hint_bytes
         self.tmp_dir = tmp_dir
+
+    @classmethod
+    def for_dataset(cls, dataset: Dataset, services: SourceServices) -> PostgresExtractor:
+        if not isinstance(dataset.source, PostgresSource):
+            raise TypeError(f"PostgresExtractor cannot ingest a {dataset.source.kind} source")
+        return cls(dataset.source, dataset.contract, services.secrets)
 
     # ------------------------------------------------------------------ connection
     def _connect(self) -> Any:

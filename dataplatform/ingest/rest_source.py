@@ -21,8 +21,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from dataplatform.config.models import RestSource
-from dataplatform.ingest.base import IngestError, Progress, SourceJob
+from dataplatform.config.models import Dataset, RestSource
+from dataplatform.ingest.base import IngestError, Progress, SourceJob, SourceServices
 from dataplatform.ingest.raw_writer import GzipStreamUpload
 from dataplatform.ingest.secrets import SecretReader, require_fields
 from dataplatform.manifest import SchemaField
@@ -122,6 +122,12 @@ class RestExtractor:
         self.session = session or build_session(source)
         self.part_records = part_records
         self._redact: set[str] = set()
+
+    @classmethod
+    def for_dataset(cls, dataset: Dataset, services: SourceServices) -> RestExtractor:
+        if not isinstance(dataset.source, RestSource):
+            raise TypeError(f"RestExtractor cannot ingest a {dataset.source.kind} source")
+        return cls(dataset.source, services.secrets)
 
     # ------------------------------------------------------------------ auth
     def _auth(self) -> tuple[dict[str, str], dict[str, str], tuple[str, str] | None]:

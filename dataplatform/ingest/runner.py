@@ -12,29 +12,19 @@ import json
 from typing import Any
 
 from dataplatform.config.models import Dataset, PipelineConfig
-from dataplatform.ingest.base import UNLIMITED, IngestRequest, IngestResult, SourceJob, TimeBudget
+from dataplatform.config.sources import source_kind
+from dataplatform.ingest.base import UNLIMITED, IngestRequest, IngestResult, SourceJob, SourceServices, TimeBudget
 from dataplatform.ingest.raw_writer import RawWriter
 from dataplatform.ingest.secrets import SecretReader, SecretsManagerReader
 from dataplatform.layout import Lake
-from dataplatform.manifest import RawFile, RawFormat, RawManifest
+from dataplatform.manifest import RawFile, RawManifest
 from dataplatform.state import StateStore
-
-RAW_FORMATS: dict[str, RawFormat] = {"csv": "csv.gz", "rest": "jsonl.gz", "postgres": "parquet"}
 
 
 def make_extractor(dataset: Dataset, s3: Any, lake: Lake, secrets: SecretReader) -> Any:
-    src = dataset.source
-    if src.kind == "csv":
-        from dataplatform.ingest.csv_source import CsvExtractor
-
-        return CsvExtractor(src, dataset.contract, s3, lake)
-    if src.kind == "rest":
-        from dataplatform.ingest.rest_source import RestExtractor
-
-        return RestExtractor(src, secrets)
-    from dataplatform.ingest.postgres_source import PostgresExtractor
-
-    return PostgresExtractor(src, dataset.contract, secrets)
+    """The registered extractor of the dataset's source kind (its module is imported only now)."""
+    extractor = source_kind(dataset.source.kind).load_extractor()
+    return extractor.for_dataset(dataset, SourceServices(s3=s3, lake=lake, secrets=secrets))
 
 
 def _result(request: IngestRequest, manifest: RawManifest, uri: str) -> IngestResult:
@@ -68,7 +58,8 @@ def run_ingest(
     kind = dataset.source.kind
     if expected_kind is not None and kind != expected_kind:
         raise ValueError(f"dataset '{request.dataset}' is a {kind} source, not {expected_kind}")
-    writer = RawWriter(s3, lake, request.dataset, request.ingest_date, request.run_id, RAW_FORMATS[kind])
+    raw_format = source_kind(kind).raw_format
+    writer = RawWriter(s3, lake, request.dataset, request.ingest_date, request.run_id, raw_format)
     envelope = request.cursor
     if envelope is None:
         existing = writer.read_manifest()

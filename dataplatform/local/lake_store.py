@@ -21,8 +21,28 @@ LAKE_DIR_ENV = "DATAPLATFORM_LAKE_DIR"
 # Glue's GetTable output has read-only fields that CreateTable/UpdateTable's TableInput rejects.
 
 
-def default_lake_dir(project_root: Path) -> Path:
-    return Path(os.environ.get(LAKE_DIR_ENV) or project_root / ".local-lake").resolve()
+DEFAULT_LAKE_DIR = ".local-lake"
+
+
+def resolve_lake_dir(explicit: Path | str | None = None) -> Path:
+    """The lake every local command uses: `--lake-dir`, else $DATAPLATFORM_LAKE_DIR, else ./.local-lake."""
+    return Path(explicit or os.environ.get(LAKE_DIR_ENV) or DEFAULT_LAKE_DIR).resolve()
+
+
+def resources_file(lake_dir: Path, project: str) -> Path:
+    """Names a local run gave the project's resources (buckets), so `land` needs no synth to find them."""
+    return lake_dir / "resources" / f"{project}.json"
+
+
+def write_resources(lake_dir: Path, project: str, names: dict[str, str]) -> None:
+    path = resources_file(lake_dir, project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(names, indent=1, sort_keys=True), encoding="utf-8")
+
+
+def read_resources(lake_dir: Path, project: str) -> dict[str, str] | None:
+    path = resources_file(lake_dir, project)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def _jsonable(value: Any) -> Any:

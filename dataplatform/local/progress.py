@@ -11,7 +11,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from dataplatform.local.runner import Event, RunResult
+from dataplatform.local.events import Event
+from dataplatform.local.execution import RunResult
+from dataplatform.naming import ingest_kind
 
 STEP_COLUMNS = {"ingest": "ingest", "standardize": "standardize"}
 STYLE = {"start": "yellow", "continue": "yellow", "done": "green", "failed": "bold red"}
@@ -37,12 +39,14 @@ class LiveProgress:
     def __exit__(self, *exc: Any) -> None:
         self.live.update(self._render())
         self.live.__exit__(*exc)
+        if not self.console.is_terminal:
+            self.console.line()  # rich leaves the last frame without a newline when it is not a terminal
 
     def on_event(self, event: Event) -> None:
         with self._lock:
             if event.dataset and event.dataset not in self.datasets:
                 self.datasets.append(event.dataset)
-            step = "ingest" if event.step.startswith("ingest_") else event.step
+            step = "ingest" if ingest_kind(event.step) else event.step
             if event.dataset and step in STEP_COLUMNS:
                 text = self._describe(step, event)
                 self.cells[(event.dataset, step)] = Text(text, style=STYLE.get(event.phase, ""))
@@ -76,8 +80,22 @@ class LiveProgress:
         return Group(table, Text.assemble(elapsed, self.current))
 
 
+class LineProgress:
+    """`--verbose`: one line per event, interleaved with the log lines it shows live."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started = time.monotonic()
+
+    def on_event(self, event: Event) -> None:
+        what = event.dataset or event.detail.get("what") or event.detail.get("query") or ""
+        error = f": {event.detail['error']}" if event.detail.get("error") else ""
+        elapsed = time.monotonic() - self.started
+        self.console.print(f"[{elapsed:6.1f}s] {event.step} {what} {event.phase}{error}", markup=False)
+
+
 def summary_table(result: RunResult) -> Table:
-    table = Table(title=f"run {result.run_id}: {result.status} in {result.duration_s:.1f}s")
+    table = Table(title=f"run {result.run_id}: {result.status} in {result.duration_s:.1f}s", title_justify="left")
     for column in ("dataset", "raw", "curated", "quarantined", "duplicates", "duration", "status"):
         table.add_column(column, justify="right" if column not in ("dataset", "status") else "left")
     for name, d in result.datasets.items():
@@ -107,4 +125,6 @@ def result_json(result: RunResult) -> dict[str, Any]:
             for name, d in result.datasets.items()
         },
         "marts": result.marts,
+        "run_id": result.run_id,
+        "failure": result.failure,
     }

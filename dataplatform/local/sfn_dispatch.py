@@ -1,11 +1,13 @@
 """Route the service tasks of moto's Step Functions interpreter to local implementations (local runner only).
 
 moto 5.2 interprets a definition with `execute_state_machine=True`, but without Docker its Lambda `invoke` only
-echoes the payload, and Glue/Athena `.sync` integrations do not run anything. The interpreter builds one task
-object per Task state through `state_task_service_for(service_name)` (imported by name into
-`state_task_factory`), so we swap that factory for one that returns subclasses whose `_eval_service_task`
-(and `.sync` resolver) call our dispatcher. Everything else (Retry, Catch, ResultSelector, Map, history
-events) stays moto's. The production definition is not changed: see docs/local-runner.md.
+echoes the payload, and Glue/Athena `.sync` integrations do not run anything. Both Lambda task styles (a function
+ARN as `Resource`, and `arn:aws:states:::lambda:invoke`) call `lambda_eval_utils.
+execute_lambda_function_integration`, which we swap for one that runs the real handler. For Glue and Athena the
+interpreter builds one task object per Task state through `state_task_service_for(service_name)` (imported by
+name into `state_task_factory`), so we swap that factory for one that returns subclasses whose
+`_eval_service_task` (and `.sync` resolver) call our dispatcher. Everything else (Retry, Catch, ResultSelector,
+Map, history events) stays moto's. The production definition is not changed: see docs/local-runner.md.
 
 Parameters are validated against botocore's service model before dispatch, so a task that the real
 service would reject (unknown parameter, missing JobName, wrong type) fails here too.
@@ -35,9 +37,6 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
-    StateTaskServiceLambda,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
@@ -105,6 +104,7 @@ def _task_failed(task: Any, env: Any, cause: str) -> FailureEventException:
 class _Installed:
     dispatcher: TaskDispatcher | None = None
     original: Callable[..., Any] | None = None
+    original_lambda: Callable[..., Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -117,20 +117,22 @@ def _dispatcher() -> TaskDispatcher:
     return _STATE.dispatcher
 
 
-class LocalLambdaTask(StateTaskServiceLambda):
-    """`arn:aws:states:::lambda:invoke`: call the real handler in-process."""
+def invoke_lambda_locally(env: Any, parameters: dict[str, Any], region: str, state_credentials: Any) -> None:
+    """Stands in for `lambda_eval_utils.execute_lambda_function_integration`: run the real handler in-process.
 
-    def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials) -> None:  # type: ignore[no-untyped-def]
-        params = dict(normalised_parameters)
-        payload_bytes = params.get("Payload") or b"{}"
-        validate_request("lambda", "Invoke", params)
-        function_name = str(params["FunctionName"]).split(":function:")[-1].split(":")[0]
-        try:
-            result = _dispatcher().invoke_lambda(function_name, json.loads(payload_bytes))
-        except Exception as exc:
-            raise lambda_eval_utils.LambdaFunctionErrorException("Unhandled", _function_error_payload(exc)) from exc
-        # Round-trip through JSON like the real service, so non-JSON results fail here rather than on AWS.
-        env.stack.append({"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": json.loads(json.dumps(result))})
+    Used by both Lambda task styles: a function ARN as `Resource` (`StateTaskLambda`, the result is the
+    function's return value) and `arn:aws:states:::lambda:invoke` (the result is the Invoke response).
+    """
+    params = dict(parameters)
+    payload_bytes = params.get("Payload") or b"{}"
+    validate_request("lambda", "Invoke", params)
+    function_name = str(params["FunctionName"]).split(":function:")[-1].split(":")[0]
+    try:
+        result = _dispatcher().invoke_lambda(function_name, json.loads(payload_bytes))
+    except Exception as exc:
+        raise lambda_eval_utils.LambdaFunctionErrorException("Unhandled", _function_error_payload(exc)) from exc
+    # Round-trip through JSON like the real service, so non-JSON results fail here rather than on AWS.
+    env.stack.append({"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": json.loads(json.dumps(result))})
 
 
 class _LocalSyncTask(StateTaskServiceCallback):
@@ -212,7 +214,7 @@ class LocalAthenaTask(_LocalSyncTask):
         return resolve
 
 
-_LOCAL_TASKS: dict[str, type] = {"lambda": LocalLambdaTask, "glue": LocalGlueTask, "athena": LocalAthenaTask}
+_LOCAL_TASKS: dict[str, type] = {"glue": LocalGlueTask, "athena": LocalAthenaTask}
 
 
 def _local_state_task_service_for(service_name: str) -> Any:
@@ -228,12 +230,16 @@ def install(dispatcher: TaskDispatcher) -> None:
     with _STATE.lock:
         if _STATE.original is None:
             _STATE.original = state_task_service_factory.state_task_service_for
+            _STATE.original_lambda = lambda_eval_utils.execute_lambda_function_integration
         _STATE.dispatcher = dispatcher
         state_task_factory.state_task_service_for = _local_state_task_service_for
+        lambda_eval_utils.execute_lambda_function_integration = invoke_lambda_locally
 
 
 def uninstall() -> None:
     with _STATE.lock:
         if _STATE.original is not None:
             state_task_factory.state_task_service_for = _STATE.original
+        if _STATE.original_lambda is not None:
+            lambda_eval_utils.execute_lambda_function_integration = _STATE.original_lambda
         _STATE.dispatcher = None

@@ -22,6 +22,7 @@ from pyspark.sql import SparkSession
 from dataplatform.catalog import update_catalog
 from dataplatform.config import PipelineConfig
 from dataplatform.layout import Lake, split_s3_uri
+from dataplatform.naming import job_dataset, standardize_job_name
 from dataplatform.transform.job import JOB_ARGUMENTS, JobArguments, load_config_uri, load_manifest
 from dataplatform.transform.standardize import (
     RawInput,
@@ -86,10 +87,9 @@ def local_spark() -> SparkSession:
 
 
 def _job_dataset(job_name: str, config: PipelineConfig) -> str:
-    prefix = f"{config.project}-standardize-"
-    dataset = job_name.removeprefix(prefix) if job_name.startswith(prefix) else None
-    if dataset not in config.datasets:
-        known = ", ".join(f"{prefix}{d}" for d in config.datasets)
+    dataset = job_dataset(config.project, job_name)
+    if dataset is None or dataset not in config.datasets:
+        known = ", ".join(standardize_job_name(config.project, d) for d in config.datasets)
         raise GlueJobError(f"EntityNotFoundException: Glue job {job_name!r} not found (known jobs: {known})")
     return dataset
 

@@ -25,20 +25,22 @@ class TemplateError(RuntimeError):
 
 @dataclass
 class Synthesized:
+    stack_name: str
     template: dict[str, Any]
-    assembly_dir: Path
     file_assets: list[dict[str, Any]] = field(default_factory=list)
     """[{path, bucket, key}] of file assets (Glue script, config, package zip) as `cdk deploy` would publish."""
 
 
-def synthesize(root: Path, outdir: Path | None = None) -> Synthesized:
+def synthesize(root: Path, config_file: Path, outdir: Path | None = None) -> Synthesized:
     """Build the app like `cdk synth`, with Lambda bundling skipped (the runner calls handlers in-process)."""
     # Imported here: runtime code does not depend on infra/, only this local tool does.
     from infra.app_builder import build_app, cdk_json_context
 
     out = outdir or Path(tempfile.mkdtemp(prefix="dataplatform-synth-"))
     context = {**cdk_json_context(root), "aws:cdk:bundling-stacks": [], "account": ACCOUNT, "region": REGION}
-    app = build_app(context=context, validation=False, root=root, outdir=str(out))
+    app = build_app(
+        context=context, validation=False, root=root, outdir=str(out), config_file=config_file, local_run=True
+    )
     assembly = app.synth()
     stacks = assembly.stacks
     if len(stacks) != 1:
@@ -61,7 +63,7 @@ def synthesize(root: Path, outdir: Path | None = None) -> Synthesized:
                         "key": _pseudo(dest["objectKey"]),
                     }
                 )
-    return Synthesized(template=stack.template, assembly_dir=out, file_assets=assets)
+    return Synthesized(stack_name=stack.stack_name, template=stack.template, file_assets=assets)
 
 
 def _pseudo(text: str) -> str:
@@ -75,7 +77,8 @@ def _pseudo(text: str) -> str:
 class Resolver:
     """Resolves intrinsics against local physical names chosen for every resource of the template."""
 
-    def __init__(self, template: dict[str, Any]) -> None:
+    def __init__(self, template: dict[str, Any], stack_name: str = "local") -> None:
+        self.stack_name = stack_name
         self.resources: dict[str, dict[str, Any]] = template.get("Resources", {})
         self.parameters: dict[str, Any] = template.get("Parameters", {})
         self._names: dict[str, str] = {}
@@ -108,8 +111,9 @@ class Resolver:
         if value is not None:
             name = str(self.resolve(value))
         else:
-            # CloudFormation would generate one; keep it stable across runs (the lake persists by bucket name).
-            name = re.sub(r"[^a-z0-9-]", "-", logical_id.lower())[:50].strip("-")
+            # CloudFormation generates `<stack>-<logical id>-<suffix>`; locally without the suffix, so the name stays
+            # stable across runs (the lake persists by bucket name) and two pipelines' lakes never share a bucket.
+            name = re.sub(r"[^a-z0-9-]", "-", f"{self.stack_name}-{logical_id}".lower())[:63].strip("-")
         self._names[logical_id] = name
         return name
 
@@ -132,7 +136,7 @@ class Resolver:
             "AWS::Region": REGION,
             "AWS::Partition": PARTITION,
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": "local",
+            "AWS::StackName": self.stack_name,
             "AWS::NoValue": "",
         }
         if logical_id in pseudo:

@@ -11,6 +11,7 @@ import boto3
 from rich.console import Console
 
 from dataplatform.config import PipelineConfig
+from dataplatform.naming import state_machine_name
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -48,7 +49,7 @@ def follow_aws_run(
 ) -> int:
     console = console or Console()
     sfn = sfn or boto3.client("stepfunctions")
-    arn = find_state_machine(sfn, f"{config.project}-pipeline")
+    arn = find_state_machine(sfn, state_machine_name(config.project))
     request: dict[str, Any] = {}
     if window:
         request["window"] = {"start": window[0], "end": window[1]}

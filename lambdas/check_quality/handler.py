@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dataplatform.observability import Observability
 from dataplatform.settings import RuntimeSettings
+from dataplatform.workflow.events import CheckQualityEvent
 from dataplatform.workflow.quality import QualityError, check_quality
 
-logger = Logger()
 __all__ = ["QualityError", "handler"]
 
+observe = Observability()
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+
+@observe.handler(CheckQualityEvent)
+def handler(event: CheckQualityEvent, context: LambdaContext) -> dict[str, Any]:
     settings = RuntimeSettings()  # type: ignore[call-arg]
-    verdict = check_quality(
-        boto3.client("athena"), boto3.client("s3"), settings.lake, event["run_id"], event["query_execution_ids"]
-    )
-    logger.info("quality", extra={"errors": verdict["errors"], "warnings": verdict["warnings"]})
+    refs = [ref.model_dump() for ref in event.query_execution_ids]
+    verdict = check_quality(boto3.client("athena"), boto3.client("s3"), settings.lake, event.run_id, refs)
+    observe.logger.info("quality", extra={"errors": verdict["errors"], "warnings": verdict["warnings"]})
     return verdict

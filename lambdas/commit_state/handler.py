@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dataplatform.observability import Observability
 from dataplatform.settings import RuntimeSettings
 from dataplatform.state import commit
+from dataplatform.workflow.events import CommitStateEvent
 
-logger = Logger()
+observe = Observability()
 
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@observe.handler(CommitStateEvent)
+def handler(event: CommitStateEvent, context: LambdaContext) -> dict[str, Any]:
     settings = RuntimeSettings()  # type: ignore[call-arg]
-    committed = commit(boto3.client("s3"), settings.lake, event["run_id"], list(event["datasets"]))
-    logger.info("committed", extra={"run_id": event["run_id"], "committed": committed})
+    committed = commit(boto3.client("s3"), settings.lake, event.run_id, event.datasets)
+    observe.logger.info("committed", extra={"run_id": event.run_id, "committed": committed})
     return {"committed": committed}

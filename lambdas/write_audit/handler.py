@@ -5,27 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dataplatform.observability import Observability
 from dataplatform.settings import RuntimeSettings
 from dataplatform.workflow.audit import write_audit
+from dataplatform.workflow.events import WriteAuditEvent
 from dataplatform.workflow.run import parse_started_at
 
-logger = Logger()
+observe = Observability()
 
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@observe.handler(WriteAuditEvent)
+def handler(event: WriteAuditEvent, context: LambdaContext) -> dict[str, Any]:
     settings = RuntimeSettings()  # type: ignore[call-arg]
     uris = write_audit(
         boto3.client("s3"),
         settings.lake,
-        run_id=event["run_id"],
-        datasets=list(event["datasets"]),
-        window=event["window"],
-        status=event["status"],
-        started_at=parse_started_at(event["started_at"]),
-        error=event.get("error"),
+        run_id=event.run_id,
+        datasets=event.datasets,
+        window=event.window.model_dump(),
+        status=event.status,
+        started_at=parse_started_at(event.started_at),
+        error=event.error.model_dump() if event.error else None,
     )
-    logger.info("audit written", extra={"run_id": event["run_id"], "status": event["status"], "uris": uris})
+    observe.logger.info("audit written", extra={"run_id": event.run_id, "status": event.status, "uris": uris})
     return {"audit_uris": uris}

@@ -235,3 +235,13 @@ def expected_sales_reporting(data: dict[str, Rows]) -> list[dict[str, Any]]:
                 "order_date": row["transaction_date"],
             }  # fmt: skip
     return sorted(latest.values(), key=lambda r: (r["source"], r["transaction_id"]))
+
+
+def deployment_sql_files() -> list:
+    """What a deployment of the sample runs in Athena: the platform's audit table DDL (the stack declares it),
+    then the sample's sql/ files in run order."""
+    from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
+    from dataplatform.athena.ddl import AUDIT_RUNS_DDL
+    from dataplatform.athena.sqlfiles import parse_sql_file
+
+    return [parse_sql_file(AUDIT_RUNS_DDL, "ddl"), *load_sql_files(SAMPLE_SQL_DIR)]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dataplatform.athena import load_sql_files
+from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
 from dataplatform.athena.engine import LocalAthena
 from dataplatform.cli import app
 from dataplatform.config import load_config
@@ -33,7 +33,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lake_dir = tmp_path_factory.mktemp("lake")
     write_lake_dir(lake_dir, CONFIG, clean_data())
     with LocalAthena.from_lake_dir(lake_dir, CONFIG, curated_bucket=BUCKET) as engine:
-        for sql_file in load_sql_files():
+        for sql_file in load_sql_files(SAMPLE_SQL_DIR):
             if sql_file.kind != "assertion":
                 engine.run_file(sql_file)
     return lake_dir

@@ -10,9 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from dataplatform.athena import load_sql_files
+from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
 from dataplatform.athena.catalog import LakeDirCatalog, decode_presto_view, export_lake_dir
+from dataplatform.athena.ddl import AUDIT_RUNS_DDL
 from dataplatform.athena.engine import AthenaQueryError, LocalAthena
+from dataplatform.athena.sqlfiles import parse_sql_file
 from dataplatform.config import load_config
 from tests.component.athena_support import (
     BUCKET,
@@ -25,7 +27,7 @@ from tests.component.athena_support import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "pipeline.yaml")
-AUDIT_DDL = next(f for f in load_sql_files() if f.name == "audit_runs")
+AUDIT_DDL = parse_sql_file(AUDIT_RUNS_DDL, "ddl")  # the platform's audit table, as a user DDL file
 
 
 @pytest.fixture
@@ -47,11 +49,16 @@ def test_lake_dir_tables_have_typed_columns_and_partitions(lake: Path) -> None:
     with LocalAthena.from_lake_dir(lake, CONFIG) as engine:
         assert engine.skipped == {}
         described = engine.execute("DESCRIBE curated.transactions").rows
-        types = {row[0]: row[1] for row in described}
-        assert types["transaction_id"] == "BIGINT"
-        assert types["total_amount"] == "DECIMAL(12,2)"
-        assert types["transaction_date"] == "DATE"  # the partition column, from the path
-        assert types["updated_at"] == "TIMESTAMP"
+        types = {row[0]: row[1] for row in described}  # Hive type names, as Athena's DESCRIBE shows them
+        assert types["transaction_id"] == "bigint"
+        assert types["total_amount"] == "decimal(12,2)"
+        assert types["transaction_date"] == "date"  # the partition column, last
+        assert types["updated_at"] == "timestamp"
+        assert described[-1][0] == "transaction_date"
+        mapped = engine.execute(
+            "SELECT transaction_id, total_amount, transaction_date, updated_at FROM curated.transactions"
+        )
+        assert mapped.types == ["bigint", "decimal(12,2)", "date", "timestamp"]  # the files, cast to the catalog
         by_day = engine.execute("SELECT transaction_date, count(*) FROM curated.sales GROUP BY 1 ORDER BY 1").rows
     expected: dict[date, int] = {}
     for sale in clean_data()["sales"]:
@@ -104,7 +111,7 @@ def test_glue_catalog_in_moto(tmp_path: Path, aws_env: None) -> None:
         glue, s3 = boto3.client("glue"), boto3.client("s3")
         write_moto(glue, s3, CONFIG, clean_data())
         with LocalAthena.from_glue(tmp_path / "cache", CONFIG, curated_bucket=BUCKET) as engine:
-            for sql_file in load_sql_files():
+            for sql_file in load_sql_files(SAMPLE_SQL_DIR):
                 engine.run_file(sql_file)
             total = engine.execute("SELECT count(*) FROM marts.sales_reporting").rows[0][0]
         data = clean_data()
@@ -112,10 +119,6 @@ def test_glue_catalog_in_moto(tmp_path: Path, aws_env: None) -> None:
         view = glue.get_table(DatabaseName="retail_marts", Name="daily_revenue")["Table"]
         assert view["TableType"] == "VIRTUAL_VIEW"
         assert "retail_marts.sales_reporting" in decode_presto_view(view["ViewOriginalText"])
-        audit = glue.get_table(DatabaseName="retail_audit", Name="runs")["Table"]
-        assert audit["StorageDescriptor"]["Location"] == f"s3://{BUCKET}/audit/"
-        assert audit["PartitionKeys"] == [{"Name": "run_date", "Type": "date"}]
-        assert audit["Parameters"]["projection.run_date.type"] == "date"
         # a second engine over the same catalog sees the views created by the first
         with LocalAthena.from_glue(tmp_path / "cache2", CONFIG) as again:
             assert again.skipped == {}
@@ -192,7 +195,7 @@ def test_glue_mirror_follows_rewritten_partitions_and_exports_a_lake_dir(tmp_pat
         write_moto(glue, s3, CONFIG, data)
         cache = tmp_path / "cache"
         with LocalAthena.from_glue(cache, CONFIG, curated_bucket=BUCKET) as engine:
-            engine.run_file(next(f for f in load_sql_files() if f.name == "sales_reporting"))
+            engine.run_file(next(f for f in load_sql_files(SAMPLE_SQL_DIR) if f.name == "sales_reporting"))
         # a merge rewrites a partition under a new file name: the old local copy must not be read again
         old_key = "curated/sales/transaction_date=2024-01-05/part-00000.zstd.parquet"
         body = s3.get_object(Bucket=BUCKET, Key=old_key)["Body"].read()

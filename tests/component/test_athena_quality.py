@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from dataplatform.athena import SqlFile, load_sql_files
+from dataplatform.athena import SAMPLE_SQL_DIR, SqlFile, load_sql_files
 from dataplatform.athena.engine import LocalAthena
 from dataplatform.config import load_config
 from tests.component.athena_support import BUCKET, Rows, clean_data, variant, write_lake_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "pipeline.yaml")
-FILES = load_sql_files()
+FILES = load_sql_files(SAMPLE_SQL_DIR)
 ASSERTIONS = {f.name: f for f in FILES if f.kind == "assertion"}
 Data = dict[str, Rows]
 

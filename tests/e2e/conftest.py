@@ -1,6 +1,6 @@
 """End-to-end fixtures: a whole local platform (moto, pgserver, local APIs, Spark, DuckDB) per test module.
 
-`E2E_REPORTING_CURRENCY=EUR pytest tests/e2e` runs the suite on a copy of the project whose pipeline.yaml has that
+`E2E_REPORTING_CURRENCY=EUR pytest tests/e2e` runs the suite on a copy of the sample pipeline.yaml with that
 reporting currency (by default the sample's own file, USD); test_reporting_currency_e2e.py always runs one in EUR.
 """
 
@@ -10,8 +10,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from dataplatform.local.runner import LocalPlatform
 from tests.e2e.support import local_platform

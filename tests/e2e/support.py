@@ -26,28 +26,30 @@ WINDOW = ("2023-12-27", "2024-03-31")
 SALES_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m-%d-%Y")
 
 
-def project_with_currency(target: Path, reporting_currency: str) -> Path:
-    """A copy of what the local platform reads from the project, with the sample pipeline.yaml's
-    `reporting_currency` replaced: the workflow then runs as a user who changed that one line would run it."""
-    for name in ("dataplatform", "lambdas", "glue_jobs", "sql"):
-        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(ROOT / "cdk.json", target / "cdk.json")
+def pipeline_with_currency(target: Path, reporting_currency: str) -> Path:
+    """A copy of the sample pipeline.yaml (and the sql/ folder beside it) with `reporting_currency` replaced: the
+    workflow then runs as a user who changed that one line would run it. Returns the config file."""
+    shutil.copytree(ROOT / "sql", target / "sql")
     text = (ROOT / "pipeline.yaml").read_text(encoding="utf-8")
     text, replaced = re.subn(r"(?m)^reporting_currency: .*$", f"reporting_currency: {reporting_currency}", text)
     assert replaced == 1, "pipeline.yaml has no top-level reporting_currency line"
     (target / "pipeline.yaml").write_text(text, encoding="utf-8")
-    return target
+    return target / "pipeline.yaml"
 
 
 @contextmanager
 def local_platform(reporting_currency: str | None = None) -> Iterator[LocalPlatform]:
-    """A fresh platform over the sample project, or over a copy of it with another reporting currency."""
+    """A fresh platform with the sample sources over the sample pipeline, or over a copy of it with another
+    reporting currency."""
     # Not tmp_path_factory: pytest prunes old basetemp directories of the same user, and another pytest process
     # on the machine can delete ours (with pgserver's data directory) while this long module is still running.
     work = Path(tempfile.mkdtemp(prefix="dataplatform-e2e-"))
     try:
-        root = project_with_currency(work / "project", reporting_currency) if reporting_currency else ROOT
-        with LocalPlatform(LocalOptions(root=root, lake_dir=work / "lake", scale=E2E_SCALE, fresh=True)) as running:
+        config = pipeline_with_currency(work / "pipeline", reporting_currency) if reporting_currency else None
+        options = LocalOptions(
+            root=ROOT, config=config, lake_dir=work / "lake", scale=E2E_SCALE, fresh=True, sample_services=True
+        )
+        with LocalPlatform(options) as running:
             yield running
     finally:
         shutil.rmtree(work, ignore_errors=True)

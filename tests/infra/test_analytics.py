@@ -10,7 +10,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
-from dataplatform.athena import load_sql_files
+from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
 from dataplatform.config import load_config
 from infra.analytics import Analytics
 
@@ -31,6 +31,7 @@ def built() -> tuple[Analytics, Template]:
         database_names=DATABASES,
         workgroup_name="retail",
         curated_bucket_name=bucket.bucket_name,
+        sql_dir=SAMPLE_SQL_DIR,
     )
     return analytics, Template.from_stack(stack)
 
@@ -46,7 +47,7 @@ def _query_text(query_string: object) -> str:
 
 def test_one_named_query_per_sql_file_in_the_workgroup(built: tuple[Analytics, Template]) -> None:
     _, template = built
-    files = load_sql_files()
+    files = load_sql_files(SAMPLE_SQL_DIR)
     queries = template.find_resources("AWS::Athena::NamedQuery")
     assert len(queries) == len(files)
     names = sorted(q["Properties"]["Name"] for q in queries.values())
@@ -75,9 +76,6 @@ def test_queries_are_rendered_for_the_deployment(built: tuple[Analytics, Templat
     assert "CREATE OR REPLACE VIEW retail_marts.customer_segments" in texts["retail-view-customer_segments"]
     assert ">= 5000 THEN 'VIP'" in texts["retail-view-customer_segments"]
     assert "DATE '2015-01-01'" in texts["retail-assertion-dq_date_range"]
-    audit = texts["retail-ddl-audit_runs"]
-    assert "CREATE EXTERNAL TABLE IF NOT EXISTS retail_audit.runs" in audit
-    assert "LOCATION 's3://<token>/audit/'" in audit  # the curated bucket's name, resolved at deploy time
 
 
 def test_steps_are_in_run_order_with_severities(built: tuple[Analytics, Template]) -> None:
@@ -85,15 +83,21 @@ def test_steps_are_in_run_order_with_severities(built: tuple[Analytics, Template
     kinds = [s.kind for s in analytics.steps]
     assert kinds == sorted(kinds, key=["ddl", "view", "assertion"].index)
     views = [s.name for s in analytics.refresh_steps]
-    assert views[0] == "audit_runs"
     assert views.index("sales_reporting") < views.index("customer_ltv") < views.index("customer_segments")
     assert views.index("customer_segments") < views.index("kpi_summary")
     severities = {s.name: s.severity for s in analytics.assertion_steps}
     assert severities["dq_unique_keys"] == "error"
     assert severities["dq_ri_customers"] == "warn"
     assert all(s.severity is None for s in analytics.refresh_steps)
-    item = analytics.assertion_steps[0].as_state_input()
-    assert set(item) == {"name", "kind", "severity", "database", "query"}
+    # The workflow's Map items: what the Athena task reads (name, database, sql) and, for assertions, the severity.
+    warn = next(s for s in analytics.assertion_steps if s.name == "dq_ri_customers")
+    assert warn.state_item() == {
+        "name": "dq_ri_customers",
+        "database": warn.database,
+        "sql": warn.query,
+        "severity": "warn",
+    }
+    assert set(analytics.refresh_steps[0].state_item()) == {"name", "database", "sql"}
 
 
 def test_policy_statements_scope_athena_to_the_workgroup(built: tuple[Analytics, Template]) -> None:
@@ -116,5 +120,6 @@ def test_missing_database_name_is_rejected() -> None:
             config=config,
             database_names={"curated": "c", "marts": "m"},
             workgroup_name="w",
+            sql_dir=SAMPLE_SQL_DIR,
             curated_bucket_name="b",
         )

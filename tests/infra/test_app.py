@@ -1,7 +1,9 @@
-"""The whole app: cdk-nag passes (and really runs), cfn-lint passes, assets and options fail clearly."""
+"""The whole sample app: cdk-nag passes (and really runs), cfn-lint passes, the constructs are wired together,
+assets and options fail clearly. Each construct's own template is tested on a bare stack in its own module."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import pytest
 from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_iam as iam
 
+from dataplatform.config import load_config
 from infra.app_builder import build_app, cdk_json_context
 from infra.bundling import MissingAssetError
 from infra.nag import apply_nag
@@ -42,6 +45,34 @@ def test_cdk_nag_fails_synth_on_an_unacknowledged_finding() -> None:
     apply_nag(app, stack)
     with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Resource::\*\]"):
         app.synth()
+
+
+def test_named_queries_wait_for_the_workgroup(synth: Synth) -> None:
+    (workgroup_id,) = synth.resources("AWS::Athena::WorkGroup")
+    named = synth.resources("AWS::Athena::NamedQuery")
+    assert named, "the stack has no Athena named queries"
+    for logical_id, query in named.items():
+        # A Ref creates the dependency; a plain name string would let CloudFormation race the workgroup.
+        assert query["Properties"]["WorkGroup"] == {"Ref": workgroup_id}, logical_id
+
+
+def test_every_function_of_the_app_is_alarmed_and_called_by_the_workflow(synth: Synth) -> None:
+    functions = synth.resources("AWS::Lambda::Function")
+    config = load_config(ROOT / "pipeline.yaml")
+    kinds = {ds.source.kind for ds in config.datasets.values()}
+    assert len(functions) == 4 + len(kinds)  # the workflow's own four, one per source kind; no CDK helpers
+    (machine,) = synth.resources("AWS::StepFunctions::StateMachine").values()
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    alarmed = json.dumps(synth.resources("AWS::CloudWatch::Alarm"))
+    for logical_id in functions:
+        assert logical_id in definition, f"{logical_id} is not called by the state machine"
+        assert alarmed.count(f'"Ref": "{logical_id}"') == 2, f"{logical_id}: expected an errors and a throttles alarm"
+
+
+def test_glue_failure_rule_names_every_standardize_job(synth: Synth) -> None:
+    jobs = sorted(j["Properties"]["Name"] for j in synth.resources("AWS::Glue::Job").values())
+    (rule,) = [r for r in synth.resources("AWS::Events::Rule").values() if "aws.glue" in json.dumps(r)]
+    assert sorted(rule["Properties"]["EventPattern"]["detail"]["jobName"]) == jobs
 
 
 def test_cfn_lint_passes_on_the_synthesized_template(synth: Synth) -> None:
@@ -79,16 +110,6 @@ VPC_PIPELINE = (
         "      kind: csv\n      location: landing/sales/", "      kind: csv\n      location: s3://partner-drop/sales/"
     )
 )
-
-
-def test_postgres_vpc_needs_the_context_value(tmp_path: Path) -> None:
-    root = project_copy(tmp_path, VPC_PIPELINE)
-    with pytest.raises(ValueError) as info:
-        build_app({**cdk_json_context(ROOT), "aws:cdk:bundling-stacks": []}, validation=False, root=root)
-    assert str(info.value) == (
-        "datasets products set 'vpc: true' but cdk.json has no context value 'postgres_vpc_id'; add the VPC id "
-        "there (or pass -c postgres_vpc_id=vpc-...)"
-    )
 
 
 def test_variant_config_vpc_retention_and_external_csv_bucket(tmp_path: Path) -> None:

@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 from infra import bundling
-from infra.bundling import LocalPythonBundler, dataplatform_zip, fingerprint, install_wheels
+from infra.bundling import LocalPythonBundler, dataplatform_zip, install_wheels, lambda_asset_hash, runtime_files
 from tests.infra.conftest import ROOT, project_copy
 
 
 def _function(root: Path, requirements: str | None = None) -> Path:
     function_dir = root / "lambdas" / "probe"
     function_dir.mkdir(parents=True)
-    (function_dir / "handler.py").write_text("def handler(event, context):\n    return event\n")
+    (function_dir / "handler.py").write_text(
+        "from dataplatform.config import load_config\n\ndef handler(event, context):\n    return event\n"
+    )
     (function_dir / "__pycache__").mkdir()
     (function_dir / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"stale")
     if requirements is not None:
@@ -30,7 +32,7 @@ def test_bundle_holds_handler_package_and_config_without_bytecode(tmp_path: Path
     out = tmp_path / "out"
     out.mkdir()
     assert LocalPythonBundler(root, function_dir, root / "pipeline.yaml").try_bundle(str(out)) is True
-    assert (out / "handler.py").read_text().startswith("def handler")
+    assert "def handler" in (out / "handler.py").read_text()
     assert (out / "pipeline.yaml").read_text() == (root / "pipeline.yaml").read_text()
     assert (out / "dataplatform" / "config" / "models.py").is_file()
     assert not list(out.rglob("__pycache__")) and not list(out.rglob("*.pyc"))
@@ -90,19 +92,43 @@ def test_pip_failure_names_the_requirements_file(tmp_path: Path, monkeypatch: py
 
 def test_glue_zip_is_deterministic_and_importable_layout(tmp_path: Path) -> None:
     root = project_copy(tmp_path / "project")
-    first = dataplatform_zip(root)
+    script = root / "glue_jobs" / "standardize.py"
+    first = dataplatform_zip(root, script)
     data = first.read_bytes()
     first.unlink()
-    assert dataplatform_zip(root).read_bytes() == data  # same content, same bytes: a stable asset hash
+    assert dataplatform_zip(root, script).read_bytes() == data  # same content, same bytes: a stable asset hash
     with zipfile.ZipFile(first) as archive:
         names = archive.namelist()
     assert "dataplatform/__init__.py" in names and "dataplatform/config/models.py" in names
+    assert "dataplatform/transform/standardize.py" in names
     assert all(n.startswith("dataplatform/") and "__pycache__" not in n for n in names)
+    assert not [n for n in names if n.startswith("dataplatform/local/") or n == "dataplatform/cli.py"]
 
 
-def test_asset_hash_follows_the_package(tmp_path: Path) -> None:
+def _edit(path: Path) -> None:
+    path.write_text(path.read_text() + "\n# edit\n")
+
+
+def test_asset_hash_follows_the_runtime_modules_not_the_local_tooling(tmp_path: Path) -> None:
     root = project_copy(tmp_path / "project")
-    function_dir = _function(root)
-    before = fingerprint(function_dir, root / "dataplatform", root / "pipeline.yaml")
-    (root / "dataplatform" / "layout.py").write_text((ROOT / "dataplatform" / "layout.py").read_text() + "\n# edit\n")
-    assert fingerprint(function_dir, root / "dataplatform", root / "pipeline.yaml") != before
+
+    def asset_hash() -> str:
+        return lambda_asset_hash(root, "ingest_csv", root / "pipeline.yaml")
+
+    before = asset_hash()
+    for tooling in ("local/runner.py", "local/sfn_dispatch.py", "cli.py", "athena/engine.py"):
+        _edit(root / "dataplatform" / tooling)
+    assert asset_hash() == before  # developer tooling is not in the bundle: no redeploy
+    _edit(root / "dataplatform" / "layout.py")
+    assert asset_hash() != before
+
+
+@pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "lambdas").iterdir() if p.is_dir()))
+def test_lambda_bundles_carry_no_developer_tooling(function: str) -> None:
+    files = [f.relative_to(ROOT).as_posix() for f in runtime_files(ROOT, ROOT / "lambdas" / function / "handler.py")]
+    assert "dataplatform/__init__.py" in files
+    tooling = [f for f in files if f.startswith("dataplatform/local/") or f in DEVELOPER_TOOLING]
+    assert tooling == []
+
+
+DEVELOPER_TOOLING = ("dataplatform/cli.py", "dataplatform/athena/engine.py", "dataplatform/athena/cli.py")

@@ -1,60 +1,79 @@
-"""Standardization construct: one Glue 5.1 job per dataset with its own security config and least privilege."""
+"""Standardization construct on a bare stack: one Glue 5.1 job per dataset, own security config, least privilege."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
-from tests.infra.conftest import Synth
+import pytest
+from aws_cdk.assertions import Template
 
-DATASETS = ["customers", "exchange_rates", "products", "sales", "transactions"]
+from dataplatform.config import PipelineConfig
+from infra.standardization import Standardization
+from infra.storage import Storage
+from tests.infra.conftest import ACCOUNT, REGION, ROOT, SMALL_DATASETS, bare_stack, resources, role_statements
+
+DATASETS = sorted(SMALL_DATASETS)
+
+
+class Synth:
+    def __init__(self, template: Template) -> None:
+        self.template = template
+
+    def resources(self, kind: str, props: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+        return resources(self.template, kind, props)
+
+
+@pytest.fixture(scope="module")
+def synth(config: PipelineConfig, config_file: Path) -> Synth:
+    stack = bare_stack()
+    storage = Storage(stack, "Storage", config=config)
+    Standardization(stack, "Standardization", config=config, storage=storage, root=ROOT, config_file=config_file)
+    return Synth(Template.from_stack(stack))
 
 
 def _job(synth: Synth, dataset: str) -> dict[str, Any]:
-    found = synth.resources("AWS::Glue::Job", {"Name": f"retail-standardize-{dataset}"})
+    found = synth.resources("AWS::Glue::Job", {"Name": f"shop-test-standardize-{dataset}"})
     assert len(found) == 1, dataset
     return next(iter(found.values()))["Properties"]
 
 
 def _role_policy(synth: Synth, dataset: str) -> list[dict[str, Any]]:
-    role = _job(synth, dataset)["Role"]["Fn::GetAtt"][0]
-    return [
-        s
-        for p in synth.resources("AWS::IAM::Policy").values()
-        if {"Ref": role} in p["Properties"]["Roles"]
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    return role_statements(synth.template, _job(synth, dataset)["Role"]["Fn::GetAtt"][0])
 
 
-def test_one_glue_51_job_per_dataset(synth: Synth) -> None:
+def test_one_glue_51_job_per_dataset_sized_by_the_config(synth: Synth) -> None:
     names = sorted(j["Properties"]["Name"] for j in synth.resources("AWS::Glue::Job").values())
-    assert names == [f"retail-standardize-{d}" for d in DATASETS]
+    assert names == [f"shop-test-standardize-{d}" for d in DATASETS]
     for dataset in DATASETS:
         props = _job(synth, dataset)
         assert props["GlueVersion"] == "5.1"
         assert props["Command"]["Name"] == "glueetl"
         assert props["Command"]["PythonVersion"] == "3"
-        assert props["WorkerType"] == "G.1X"
-        assert props["NumberOfWorkers"] == 2
-        assert props["Timeout"] == 30
+        assert props["WorkerType"] == "G.2X"
+        assert props["NumberOfWorkers"] == 3
+        assert props["Timeout"] == 20
         assert props["MaxRetries"] == 0
         assert props["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
 
 
 def test_default_arguments_follow_the_contract(synth: Synth) -> None:
-    args = _job(synth, "sales")["DefaultArguments"]
-    assert args["--dataset"] == "sales"
-    assert "curated/" in json.dumps(args["--curated_root"])
-    assert "curated/_quarantine/" in json.dumps(args["--quarantine_root"])
+    args = _job(synth, "orders")["DefaultArguments"]
+    assert args["--dataset"] == "orders"
+    (curated,) = [lid for lid in synth.resources("AWS::S3::Bucket") if lid.startswith("StorageCurated")]
+    assert args["--curated_root"] == {"Fn::Join": ["", ["s3://", {"Ref": curated}, "/curated/"]]}
+    assert args["--quarantine_root"] == {"Fn::Join": ["", ["s3://", {"Ref": curated}, "/curated/_quarantine/"]]}
     # pipeline.yaml and the dataplatform zip are CDK file assets in the bootstrap bucket (content-hash keys).
-    assert re.fullmatch(r"s3://cdk-hnb659fds-assets-123456789012-us-east-1/[0-9a-f]{64}\.yaml", args["--config_uri"])
-    assert re.fullmatch(r"s3://cdk-hnb659fds-assets-123456789012-us-east-1/[0-9a-f]{64}\.zip", args["--extra-py-files"])
+    assets = f"s3://cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
+    assert re.fullmatch(rf"{assets}/[0-9a-f]{{64}}\.yaml", args["--config_uri"])
+    assert re.fullmatch(rf"{assets}/[0-9a-f]{{64}}\.zip", args["--extra-py-files"])
     assert args["--enable-auto-scaling"] == "true"
     assert args["--enable-metrics"] == ""
     assert args["--enable-continuous-cloudwatch-log"] == "true"
     assert args["--job-bookmark-option"] == "job-bookmark-disable"
-    assert args["--curated_database"] == "retail_curated"
+    assert args["--curated_database"] == "shop_test_curated"
     assert "--run_id" not in args and "--manifest_uris" not in args  # given per run by the workflow
 
 
@@ -75,20 +94,20 @@ def test_each_job_touches_only_its_own_prefixes_and_table(synth: Synth) -> None:
         assert f"/curated/{dataset}/*" in text
         assert f"/curated/_quarantine/{dataset}/*" in text
         assert f"/curated/_staging/{dataset}/*" in text  # the partition swap writes there first
-        assert f"table/retail_curated/{dataset}" in text
-        assert f"table/retail_curated/{dataset}_quarantine" in text
+        assert f"table/shop_test_curated/{dataset}" in text
+        assert f"table/shop_test_curated/{dataset}_quarantine" in text
         for other in set(DATASETS) - {dataset}:
             assert f"/raw/{other}/" not in text, (dataset, other)
             assert f"/curated/_quarantine/{other}/" not in text, (dataset, other)
-            assert f'table/retail_curated/{other}"' not in text or other == "exchange_rates", (dataset, other)
+            assert f'table/shop_test_curated/{other}"' not in text or other == "rates", (dataset, other)
 
 
-def test_dependents_read_exchange_rates_read_only(synth: Synth) -> None:
+def test_dependents_read_their_dependencies_read_only(synth: Synth) -> None:
     for dataset in DATASETS:
         statements = _role_policy(synth, dataset)
-        reads_rates = [s for s in statements if "/curated/exchange_rates/*" in json.dumps(s["Resource"])]
-        if dataset in ("sales", "transactions"):
+        reads_rates = [s for s in statements if "/curated/rates/*" in json.dumps(s["Resource"])]
+        if dataset == "orders":  # depends_on: [rates]
             assert len(reads_rates) == 1, dataset
             assert reads_rates[0]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
-        elif dataset != "exchange_rates":
+        elif dataset != "rates":
             assert reads_rates == [], dataset

@@ -1,10 +1,32 @@
-"""Fine-grained assertions on the storage construct: encryption, public access, TLS, logging, lifecycle, Athena."""
+"""The storage construct on a bare stack: encryption, public access, TLS, logging, lifecycle, Glue, Athena."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.infra.conftest import Synth
+import pytest
+from aws_cdk.assertions import Template
+
+from dataplatform.config import PipelineConfig
+from infra.storage import Storage
+from tests.infra.conftest import bare_stack, resources
+
+
+class Synth:
+    """The storage template, with the lookups these tests share."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+
+    def resources(self, kind: str, props: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+        return resources(self.template, kind, props)
+
+
+@pytest.fixture(scope="module")
+def synth(config: PipelineConfig) -> Synth:
+    stack = bare_stack()
+    Storage(stack, "Storage", config=config)
+    return Synth(Template.from_stack(stack))
 
 
 def _buckets(synth: Synth) -> dict[str, dict[str, Any]]:
@@ -25,7 +47,7 @@ def _key_id(synth: Synth) -> str:
 def test_one_kms_key_with_rotation(synth: Synth) -> None:
     synth.template.resource_count_is("AWS::KMS::Key", 1)
     synth.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
-    synth.template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/retail-data"})
+    synth.template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/shop-test-data"})
 
 
 def test_lake_buckets_use_the_kms_key_and_the_log_bucket_sse_s3(synth: Synth) -> None:
@@ -100,14 +122,14 @@ def test_raw_expires_after_retention_and_noncurrent_versions_are_cleaned(synth: 
 
 def test_glue_databases_are_prefixed_with_the_project(synth: Synth) -> None:
     names = sorted(d["Properties"]["DatabaseInput"]["Name"] for d in synth.resources("AWS::Glue::Database").values())
-    assert names == ["retail_audit", "retail_curated", "retail_marts"]
+    assert names == ["shop_test_audit", "shop_test_curated", "shop_test_marts"]  # '-' is not allowed there
 
 
 def test_athena_workgroup_enforces_kms_results_and_a_scan_cutoff(synth: Synth) -> None:
     key = _key_id(synth)
     (workgroup,) = synth.resources("AWS::Athena::WorkGroup").values()
     props = workgroup["Properties"]
-    assert props["Name"] == "retail"
+    assert props["Name"] == "shop-test"
     config = props["WorkGroupConfiguration"]
     assert config["EnforceWorkGroupConfiguration"] is True
     assert config["PublishCloudWatchMetricsEnabled"] is True
@@ -127,4 +149,4 @@ def test_outputs_name_the_buckets_and_workgroup(synth: Synth) -> None:
 
     assert output("RawBucketName")["Value"]["Ref"].startswith("StorageRaw")
     assert output("CuratedBucketName")["Value"]["Ref"].startswith("StorageCurated")
-    assert output("AthenaWorkgroup")["Value"] == "retail"
+    assert output("AthenaWorkgroup")["Value"] == "shop-test"

@@ -204,10 +204,10 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
         ["pipeline.yaml:83: datasets.products.contract.columns[3].name: duplicate column 'price'"],
     ),
     "bad csv location": (
-        edit("location: landing/sales/", "location: /tmp/sales/"),
+        edit("location: landing/sales/", "location: sales/"),
         [
-            "pipeline.yaml:116: datasets.sales.source.location: expected 'landing/<prefix>/', 's3://bucket/prefix/' "
-            "or an https:// URL; got '/tmp/sales/'"
+            "pipeline.yaml:116: datasets.sales.source.location: expected 'landing/<prefix>/', 's3://bucket/prefix/', "
+            "an https:// URL, or a local directory ('./dir/', local runs only); got 'sales/'"
         ],
     ),
     "worker type not offered": (

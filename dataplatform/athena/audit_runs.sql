@@ -1,9 +1,9 @@
 -- audit.runs: one JSON line per dataset per run, written by the write_audit step at
 -- s3://<curated bucket>/audit/run_date=YYYY-MM-DD/run_id=<run_id>/<dataset>.json (docs/contracts.md).
+-- Declared by the stack (infra/audit_table.py), so it exists before the first run ends, failed runs included.
 -- Partition projection on run_date, so no partition ever has to be registered. Athena reads every object under a
 -- partition's location, including the run_id=... sub-prefixes. Timestamps stay strings (ISO 8601 as written).
--- No storage.location.template: projection defaults to the Hive layout audit/run_date=<date>/, which is ours, and a
--- literal ${run_date} in the SQL would be embedded in the state machine, where CloudFormation validation rejects it.
+-- No storage.location.template: projection defaults to the Hive layout audit/run_date=<date>/, which is ours.
 CREATE EXTERNAL TABLE IF NOT EXISTS audit.runs (
   run_id string,
   dataset string,

@@ -1,0 +1,39 @@
+"""One observability setup for every Lambda handler: Powertools Logger, Tracer and Metrics, and the typed event.
+
+    observe = Observability()
+
+    @observe.handler(ResolveRunEvent)
+    def handler(event: ResolveRunEvent, context: LambdaContext) -> dict[str, Any]: ...
+
+injects the Lambda context into structured logs (never the event), traces the invocation, flushes metrics, and
+parses the event into its pydantic model with Powertools' parser (a malformed event fails before any work,
+naming the field). Each handler module builds its own instance when it is imported, so service name and metrics
+namespace come from that function's environment (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.parser import event_parser
+from pydantic import BaseModel
+
+Event = TypeVar("Event", bound=BaseModel)
+Handler = Callable[[Any, Any], Any]
+
+
+class Observability:
+    def __init__(self) -> None:
+        self.logger = Logger()
+        self.tracer = Tracer()
+        self.metrics = Metrics()
+
+    def handler(self, model: type[Event]) -> Callable[[Callable[[Event, Any], Any]], Handler]:
+        def wrap(function: Callable[[Event, Any], Any]) -> Handler:
+            parsed = event_parser(model=model)(function)
+            traced = self.tracer.capture_lambda_handler(self.metrics.log_metrics(parsed))
+            return self.logger.inject_lambda_context(log_event=False)(traced)
+
+        return wrap

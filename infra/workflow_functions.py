@@ -1,0 +1,87 @@
+"""The four Lambdas the workflow itself runs (ingest functions come from infra/ingestion.py), least privilege each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from dataplatform.config import PipelineConfig
+from dataplatform.naming import function_name
+from infra.functions import lambda_environment, python_function
+from infra.storage import Storage
+
+WORKFLOW_FUNCTIONS = ("resolve_run", "check_quality", "commit_state", "write_audit")
+"""Lambda folders (lambdas/<name>/handler.py) this construct deploys."""
+
+
+class WorkflowFunctions(Construct):
+    """`<project>-resolve-run`, `-check-quality`, `-commit-state` and `-write-audit` (docs/contracts.md)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        storage: Storage,
+        root: Path,
+        config_file: Path,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        for folder in WORKFLOW_FUNCTIONS:
+            name = function_name(config.project, folder)
+            self.functions[folder], self.roles[folder] = python_function(
+                self,
+                folder.title().replace("_", ""),
+                folder=folder,
+                function_name=name,
+                description=f"{config.project} workflow step {folder}",
+                role_description=f"{name}: workflow step {folder}",
+                root=root,
+                config_file=config_file,
+                environment=lambda_environment(config, storage, folder),
+                memory_mb=512,
+                timeout=Duration.minutes(5),
+            )
+        self._grant(config, storage)
+
+    def _grant(self, config: PipelineConfig, storage: Storage) -> None:
+        """Least privilege: each function gets only the prefixes it reads or writes."""
+        lake = storage.lake
+        raw_prefixes = [lake.raw_prefix(d) for d in config.datasets]  # the run's manifests
+
+        commit = self.roles["commit_state"]
+        storage.grant_prefixes(commit, storage.raw_bucket, raw_prefixes)
+        storage.grant_prefixes(commit, storage.curated_bucket, [lake.runs_prefix()])
+        storage.grant_prefixes(commit, storage.curated_bucket, [lake.state_prefix()], write=True)
+
+        audit = self.roles["write_audit"]
+        storage.grant_prefixes(audit, storage.raw_bucket, raw_prefixes)
+        storage.grant_prefixes(audit, storage.curated_bucket, [lake.runs_prefix(), lake.state_prefix()])
+        storage.grant_prefixes(audit, storage.curated_bucket, [lake.audit_prefix()], write=True)
+
+        quality = self.roles["check_quality"]
+        storage.grant_athena_query(quality)
+        storage.grant_prefixes(quality, storage.curated_bucket, [lake.runs_prefix()], write=True)
+
+    @property
+    def resolve_run(self) -> lambda_.IFunction:
+        return self.functions["resolve_run"]
+
+    @property
+    def check_quality(self) -> lambda_.IFunction:
+        return self.functions["check_quality"]
+
+    @property
+    def commit_state(self) -> lambda_.IFunction:
+        return self.functions["commit_state"]
+
+    @property
+    def write_audit(self) -> lambda_.IFunction:
+        return self.functions["write_audit"]
