@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from dataplatform.config.conversion import check_conversion, check_rates_contract
 from dataplatform.config.sources import CsvSource, PostgresSource, RestSource, Source
 from dataplatform.config.strict_model import StrictModel
 from dataplatform.naming import Zone, glue_database
@@ -97,6 +98,8 @@ class Column(StrictModel):
     formats: tuple[str, ...] = ()
     """Explicit input formats for date/timestamp casts (Spark datetime patterns), tried in order."""
     rules: tuple[Rule, ...] = ()
+    normalize: Literal["upper", "lower", "none"] = "none"
+    """Case normalization of a string value after trimming, before its rules run (e.g. `upper` for codes)."""
 
     @field_validator("type")
     @classmethod
@@ -115,18 +118,33 @@ class Column(StrictModel):
             {"types": ", ".join(SCALAR_TYPES), "value": value},
         )
 
+    @model_validator(mode="after")
+    def _normalize_strings_only(self) -> Column:
+        if self.normalize != "none" and self.type != "string":
+            raise PydanticCustomError(
+                "column_normalize",
+                "normalize applies to string columns only; '{name}' has type {type}",
+                {"at": "normalize", "name": self.name, "type": self.type},
+            )
+        return self
+
     @property
     def source_name(self) -> str:
         return self.source or self.name
 
 
 class CurrencyConversion(StrictModel):
-    """Convert amounts to the reporting currency through the rates dataset (rate on the date or nearest earlier)."""
+    """Convert amounts to the reporting currency through the rates dataset (rate on the date or nearest earlier).
+
+    Rounding rule and column names: docs/contracts.md ("Currency"), dataplatform/transform/currency.py.
+    """
 
     rates_dataset: str = "exchange_rates"
     amount_columns: Annotated[tuple[str, ...], Field(min_length=1)]
     currency_column: str
     date_column: str
+    quantity_column: str | None = None
+    """When set, the amounts are unit prices: what is converted is the line amount, amount x quantity."""
 
 
 class Contract(StrictModel):
@@ -170,10 +188,7 @@ class Contract(StrictModel):
                 {"at": "partition_column", "column": partition.name, "type": partition.type},
             )
         if self.currency:
-            for i, amount in enumerate(self.currency.amount_columns):
-                require(f"currency.amount_columns[{i}]", amount)
-            require("currency.currency_column", self.currency.currency_column)
-            require("currency.date_column", self.currency.date_column)
+            check_conversion(self, self.currency, require)
         return self
 
     def column(self, name: str) -> Column:
@@ -305,6 +320,10 @@ class PipelineConfig(StrictModel):
                     "depends_on",
                     "must include '{rates}', which its currency conversion reads",
                     {"at": f"datasets.{name}.depends_on", "rates": ds.contract.currency.rates_dataset},
+                )
+            if ds.contract.currency:
+                check_rates_contract(
+                    self.datasets[ds.contract.currency.rates_dataset].contract, ds.contract.currency.rates_dataset
                 )
         self.waves()  # raises on a cycle
         return self

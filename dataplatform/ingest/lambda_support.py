@@ -37,6 +37,13 @@ def _clients() -> tuple[Any, SecretsManagerReader]:
     return boto3.client("s3"), SecretsManagerReader()
 
 
+def reset_warm_state() -> None:
+    """Forget what a warm Lambda container keeps (clients bound to an endpoint, parsed configs): the local runner
+    calls it when a new platform starts, as a new deployment gets new containers."""
+    _clients.cache_clear()
+    _config.cache_clear()
+
+
 class IngestEvent(BaseModel):
     """The ingest task's event (docs/contracts.md, ingest_* input); dates and run_id are checked by IngestRequest."""
 

@@ -199,6 +199,9 @@ class LocalPlatform:
             POWERTOOLS_METRICS_DISABLED="true",
             POWERTOOLS_LOG_LEVEL=os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         )
+        from dataplatform.ingest.lambda_support import reset_warm_state
+
+        reset_warm_state()  # in-process handlers of an earlier platform cached clients for its endpoint
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         default_user_config["lambda"] = {"use_docker": False}
         self.endpoint = f"http://127.0.0.1:{port}"

@@ -6,8 +6,8 @@ into one array per row, so a row can carry several reasons. Cast failures are re
 Cleaning, applied to every string input before casting:
 - trimming of leading/trailing whitespace (including tabs and no-break spaces; Spark's trim() only strips ' ');
 - a value that is blank after trimming is null;
-- code columns are upper-cased: string columns with an `in_set` rule whose values are all upper case, or a
-  `regex` rule whose pattern starts with `^[A-Z` (e.g. currency codes). Other strings keep their case.
+- a string column's `normalize` option (`upper`, `lower`, default `none`) changes its case, before its rules run.
+  Nothing else changes a string's case: a rule never implies a normalization.
 """
 
 from __future__ import annotations
@@ -27,16 +27,13 @@ REASON_FIELDS = ("rule", "column", "value", "expected")
 REASON_TYPE = "struct<rule:string,column:string,value:string,expected:string>"
 
 
-def is_code(column: Column) -> bool:
-    """Whether a string column holds codes and is upper-cased before its rules run (see module doc)."""
-    if column.type != "string":
-        return False
-    for rule in column.rules:
-        if rule.kind == "in_set" and rule.values and all(v == v.upper() for v in rule.values):
-            return True
-        if rule.kind == "regex" and rule.pattern and rule.pattern.startswith("^[A-Z"):
-            return True
-    return False
+def normalized(text: SparkColumn, column: Column) -> SparkColumn:
+    """The trimmed string value with the column's explicit `normalize` option applied."""
+    if column.normalize == "upper":
+        return F.upper(text)
+    if column.normalize == "lower":
+        return F.lower(text)
+    return text
 
 
 def clean_text(raw: SparkColumn) -> SparkColumn:
@@ -68,7 +65,7 @@ def typed_value(raw: SparkColumn, raw_type: DataType, column: Column, text: Spar
         return raw.cast(target)
     text = clean_text(raw) if text is None else text
     if target == "string":
-        return F.upper(text) if is_code(column) else text
+        return normalized(text, column)
     if target in ("integer", "bigint"):
         spark_type = "int" if target == "integer" else "bigint"
         return F.when(text.rlike(INTEGER_TEXT), text.cast(spark_type))

@@ -55,20 +55,17 @@ def test_exchange_rates_are_real_ecb_history_flattened_to_rows(s3: Any) -> None:
         ds = dataset("exchange_rates", base_url=api.url)
         req = request("exchange_rates", start="2024-01-01", end="2024-01-05")
         result = run_ingest(req, config=config(exchange_rates=ds), lake=LAKE, s3=s3, secrets=read_secret)
-        assert api.requests[0]["path"] == "/2024-01-01..2024-01-05" and api.requests[0]["query"]["base"] == "USD"
+        assert api.requests[0]["path"] == "/2024-01-01..2024-01-05" and api.requests[0]["query"]["base"] == "EUR"
     m = manifest(s3, result.manifest_uri)
     rows = jsonl_rows(s3, m)
     _, table = ecb_history()
     days = sorted({r["rate_date"] for r in rows})
     assert days == ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]  # Jan 1 is a TARGET holiday
-    eur = next(r for r in rows if r["currency_code"] == "EUR" and r["rate_date"] == "2024-01-02")
-    assert eur == {
-        "base_currency": "USD",
-        "currency_code": "EUR",
-        "rate_date": "2024-01-02",
-        "rate": float(f"{1 / table['USD'][date(2024, 1, 2)]:.5g}"),
-    }
-    assert not any(r["currency_code"] == "USD" for r in rows)
+    usd = next(r for r in rows if r["currency_code"] == "USD" and r["rate_date"] == "2024-01-02")
+    # The ECB's own base: every rate as published, not rounded (the sample converts through cross rates).
+    assert usd == {"base_currency": "EUR", "currency_code": "USD", "rate_date": "2024-01-02", "rate": 1.0956}
+    assert all(r["rate"] == table[r["currency_code"]][date.fromisoformat(r["rate_date"])] for r in rows)
+    assert not any(r["currency_code"] == "EUR" for r in rows)
     assert result.rows == len(rows) == m["rows"] and m["format"] == "jsonl.gz"
     assert [f["name"] for f in m["schema"]] == ["base_currency", "currency_code", "rate_date", "rate"]
 

@@ -87,7 +87,7 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
     ),
     "duplicate dataset": (
         SAMPLE + "\n  sales:\n    source: {kind: csv, location: landing/more-sales/}\n",
-        ["pipeline.yaml:135: datasets.sales: duplicate key 'sales' (first defined on line 112)"],
+        ["pipeline.yaml:138: datasets.sales: duplicate key 'sales' (first defined on line 112)"],
     ),
     "key column not in contract": (
         edit("key: [product_id]", "key: [sku]"),
@@ -128,8 +128,38 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
     "regex rule that does not compile": (
         edit('rules: [{regex: "^S[0-9]+$"}]', 'rules: [{regex: "^S[0-9+$"}]'),
         [
-            "pipeline.yaml:126: datasets.sales.contract.columns[0].rules[0]: regex pattern does not compile: "
+            "pipeline.yaml:128: datasets.sales.contract.columns[0].rules[0]: regex pattern does not compile: "
             "unterminated character set at position 2"
+        ],
+    ),
+    "normalize on a non-string column": (
+        edit("{name: age, source: Age, type: integer", "{name: age, source: Age, type: integer, normalize: upper"),
+        [
+            "pipeline.yaml:63: datasets.customers.contract.columns[2].normalize: normalize applies to string columns "
+            "only; 'age' has type integer"
+        ],
+    ),
+    "quantity column that is not an integer": (
+        edit("quantity_column: quantity,", "quantity_column: currency,"),
+        [
+            "pipeline.yaml:125: datasets.sales.contract.currency.quantity_column: quantity column 'currency' must "
+            "have type integer or bigint"
+        ],
+    ),
+    "a column named like a converted amount": (
+        edit(
+            "- {name: customer_id, source: Customer_ID, type: bigint}", "- {name: line_price_reporting, type: bigint}"
+        ),
+        [
+            "pipeline.yaml:125: datasets.sales.contract.currency: column 'line_price_reporting' clashes with a "
+            "column that currency conversion adds"
+        ],
+    ),
+    "rates more precise than conversion computes with": (
+        edit('{name: rate, type: "decimal(18,8)"', '{name: rate, type: "decimal(30,20)"'),
+        [
+            "pipeline.yaml:40: datasets.exchange_rates.contract.columns: rate must be decimal(p,s) with s <= 10 and "
+            "p - s <= 10 (conversion computes with it exactly); got decimal(30,20)"
         ],
     ),
     "unknown column type": (
