@@ -115,7 +115,10 @@ class Ingestion(Construct):
 
     def _grant(self, role: iam.Role, datasets: list[str]) -> None:
         storage, lake = self.storage, self.storage.lake
-        storage.grant_prefixes(role, storage.raw_bucket, [lake.raw_prefix(d) for d in datasets], write=True)
+        # delete: a run clears what a failed attempt of the same run_id left, and undoes a failed call's parts.
+        storage.grant_prefixes(
+            role, storage.raw_bucket, [lake.raw_prefix(d) for d in datasets], write=True, delete=True
+        )
         storage.grant_prefixes(role, storage.curated_bucket, [lake.any_run_prefix(d) for d in datasets], write=True)
         # Ingestion reads the committed watermark and the CSV landing markers; only commit_state writes them.
         storage.grant_prefixes(
@@ -132,7 +135,7 @@ class Ingestion(Construct):
         if secrets:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    actions=["secretsmanager:GetSecretValue"],  # the reader never describes (docs/permissions.md)
                     resources=[secret_arn(self, s) for s in secrets],
                 )
             )

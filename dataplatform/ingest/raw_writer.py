@@ -104,6 +104,10 @@ class GzipStreamUpload:
         self.upload.abort()
 
 
+class RawDeleteError(RuntimeError):
+    """S3 refused to delete some keys (DeleteObjects answers 200 and lists them as errors)."""
+
+
 class RawWriter:
     """The raw prefix of one (dataset, ingest_date, run_id)."""
 
@@ -207,9 +211,19 @@ class RawWriter:
         return keys
 
     def _delete(self, keys: list[str]) -> None:
+        failed: list[dict[str, Any]] = []
         for i in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[i : i + 1000]]
-            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            answer = self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            failed += answer.get("Errors", [])
+        if failed:
+            # Per-key failures (AccessDenied without s3:DeleteObject) come in a 200: ignoring them would leave
+            # stale parts that the next manifest lists.
+            first = failed[0]
+            raise RawDeleteError(
+                f"DeleteObjects in s3://{self.bucket}/{self.prefix}: {len(failed)} of {len(keys)} key(s) not deleted, "
+                f"first {first.get('Key')}: {first.get('Code')} ({first.get('Message')})"
+            )
 
     def clear_run(self) -> None:
         """Remove leftovers of an earlier failed attempt of this run before starting afresh."""

@@ -14,7 +14,7 @@ from typing import Any
 from dataplatform.config.models import Dataset, PipelineConfig
 from dataplatform.config.sources import source_kind
 from dataplatform.ingest.base import UNLIMITED, IngestRequest, IngestResult, SourceJob, SourceServices, TimeBudget
-from dataplatform.ingest.raw_writer import RawWriter
+from dataplatform.ingest.raw_writer import RawDeleteError, RawWriter
 from dataplatform.ingest.secrets import SecretReader, SecretsManagerReader
 from dataplatform.layout import Lake
 from dataplatform.manifest import RawFile, RawManifest
@@ -107,8 +107,11 @@ def run_ingest(
         manifest, uri = writer.write_manifest(
             progress.source_info, progress.schema, envelope["previous"], progress.proposed_watermark
         )
-    except BaseException:
-        writer.discard_this_call()
+    except BaseException as exc:
+        try:
+            writer.discard_this_call()
+        except RawDeleteError as cleanup:  # the original error stays the one raised
+            exc.add_note(f"and undoing this call's writes failed: {cleanup}")
         raise
     result = _result(request, manifest, uri)
     _record(s3, lake, result)
