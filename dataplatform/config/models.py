@@ -6,6 +6,7 @@ import re
 import zoneinfo
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -214,6 +215,15 @@ class CsvSource(StrictModel):
         return self.location.startswith(LOCAL_DIRECTORY_PREFIXES)
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def is_plain_http(url: str) -> bool:
+    """http:// to anything but this machine (loopback traffic never leaves it, so local runs need no TLS)."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK_HOSTS
+
+
 class RestAuth(StrictModel):
     type: Literal["none", "bearer", "api_key", "basic"] = "none"
     secret: str | None = None
@@ -255,6 +265,10 @@ class Incremental(StrictModel):
     param: str
     """Query parameter the stored watermark is sent in (e.g. updated_since)."""
     initial_value: str
+    overlap_seconds: Annotated[int, Field(ge=0)] = 60
+    """A committed (timestamp) watermark is sent this much earlier, so a record whose cursor value was set before
+    the last run but became visible after it is still read; the re-read records are dropped as duplicates of
+    their key. 0 for cursors that are not timestamps."""
 
 
 class RestSource(StrictModel):
@@ -272,7 +286,11 @@ class RestSource(StrictModel):
     timeout_s: Annotated[float, Field(gt=0)] = 30.0
     max_retries: Annotated[int, Field(ge=0)] = 5
     backoff_s: Annotated[float, Field(ge=0)] = 0.5
+    max_retry_after_s: Annotated[float, Field(ge=0)] = 60.0
+    """A Retry-After longer than this is cut to it (an API asking for an hour must not stall the run)."""
     max_pages: Annotated[int, Field(gt=0)] = 10_000
+    allow_insecure: bool = False
+    """Allow a plain http:// base_url that is not a loopback address. Never allowed with auth on AWS."""
 
     @field_validator("base_url")
     @classmethod
@@ -280,6 +298,21 @@ class RestSource(StrictModel):
         if not value.startswith(("https://", "http://")):
             raise PydanticCustomError("url", "expected an http(s):// URL; got '{v}'", {"v": value})
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls(self) -> RestSource:
+        if is_plain_http(self.base_url) and not self.allow_insecure:
+            raise PydanticCustomError(
+                "insecure",
+                "'{url}' is plain http: data{creds} would travel unencrypted; use https://, or set "
+                "allow_insecure: true for a trusted network",
+                {
+                    "at": "base_url",
+                    "url": self.base_url,
+                    "creds": " and credentials" if self.auth.type != "none" else "",
+                },
+            )
+        return self
 
 
 class PostgresSource(StrictModel):
