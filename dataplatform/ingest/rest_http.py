@@ -20,10 +20,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from dataplatform.config.models import RestSource
+from dataplatform.config.models import RestSource, is_plain_http
 from dataplatform.ingest.base import IngestError
 from dataplatform.ingest.redaction import REDACTOR
 from dataplatform.ingest.secrets import SecretReader, require_fields
+from dataplatform.settings import running_on_aws
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_REDIRECTS = 5
@@ -93,6 +94,11 @@ class RestClient:
         auth = self.source.auth
         if auth.type == "none":
             return {}, {}, None
+        if is_plain_http(self.source.base_url) and running_on_aws():
+            raise RestSourceError(
+                f"{self.source.base_url}: allow_insecure is not honoured on AWS for a source with credentials; "
+                "the API needs https:// before the secret can be sent"
+            )
         assert auth.secret is not None  # the config model requires it
         secret = self.secrets(auth.secret)
         if auth.type == "bearer":

@@ -104,3 +104,19 @@ def test_downgrade_from_https_is_refused(fault: Any) -> None:
     with pytest.raises(RestSourceError, match=r"http://crm.example.com:80, .*a downgrade from https to http"):
         client.check_origin("http://crm.example.com/api?page=2", "next page", "w")
     fault.bad_input("rest: next page downgraded from https to http")
+
+
+@pytest.mark.faults
+def test_allow_insecure_with_credentials_is_refused_on_aws(monkeypatch: pytest.MonkeyPatch, fault: Any) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "retail-ingest-rest")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    auth = {"type": "bearer", "secret": "s"}
+    src = RestSource.model_validate(
+        {"kind": "rest", "base_url": "http://crm.example.com", "auth": auth, "allow_insecure": True}
+    )
+    read: list[str] = []
+    client = RestClient(src, lambda name: read.append(name) or {"token": "t0k3n-value"})
+    with pytest.raises(RestSourceError, match=r"allow_insecure is not honoured on AWS for a source with credentials"):
+        client.get("http://crm.example.com/customers", {}, 1)
+    assert read == []  # refused before the secret is even read
+    fault.bad_input("rest config: allow_insecure with credentials on AWS")
