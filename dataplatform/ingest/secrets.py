@@ -6,7 +6,9 @@ log line, error or payload of the ingest call can carry it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -37,6 +39,23 @@ def register_secret(secret: dict[str, Any], redactor: Redactor = REDACTOR) -> No
         redactor.register_basic_auth(str(user), str(password))
 
 
+BOTOCORE_BODY_LOGGERS = ("botocore.parsers", "botocore.endpoint")
+"""At DEBUG they log the GetSecretValue response body: the secret, before anyone can register it for redaction."""
+
+
+@contextmanager
+def _bodies_unlogged() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in BOTOCORE_BODY_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(max(logging.INFO, lg.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 class SecretsManagerReader:
     """Reads JSON secrets by name through Powertools' `SecretsProvider` (cached for `CACHE_SECONDS`)."""
 
@@ -52,7 +71,8 @@ class SecretsManagerReader:
         if self._provider is None:
             self._provider = SecretsProvider(boto3_client=self._client) if self._client else SecretsProvider()
         try:
-            value = self._provider.get(name, transform="json", max_age=self.max_age)
+            with _bodies_unlogged():
+                value = self._provider.get(name, transform="json", max_age=self.max_age)
         except GetParameterError as exc:
             origin = exc.__cause__ or exc.__context__
             cause = type(origin).__name__ if origin else type(exc).__name__
