@@ -330,6 +330,11 @@ class PostgresSource(StrictModel):
     part_max_rows: Annotated[int, Field(gt=0)] = 1_000_000
     vpc: bool = False
     """Run the extract Lambda inside the VPC given in cdk.json context (postgres_vpc_id)."""
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    """libpq sslmode; unset: the secret URI's, else verify-full in a deployed Lambda, else libpq's default."""
+    sslrootcert: str | None = None
+    """Trusted root for verify-ca/verify-full: a file path or `system`; unset: the secret's `sslrootcert` PEM,
+    else the system store."""
 
     @model_validator(mode="after")
     def _table_or_query(self) -> PostgresSource:

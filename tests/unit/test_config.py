@@ -48,7 +48,7 @@ def test_glue_database_names_replace_hyphens() -> None:
 
 CRON_LINE = '  cron: "0 3 * * ? *"            # EventBridge Scheduler: min hour day-of-month month day-of-week year\n'
 SALES_DEPENDS = '      delimiter: ","\n    depends_on: [exchange_rates]\n'
-TRANSACTIONS_DEPENDS = "      lag_seconds: 0\n    depends_on: [exchange_rates]\n"
+TRANSACTIONS_DEPENDS = "any transaction still open\n    depends_on: [exchange_rates]\n"
 
 MALFORMED: dict[str, tuple[str, list[str]]] = {
     "missing key": (
@@ -100,7 +100,7 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
         edit(
             SALES_DEPENDS,
             '      delimiter: ","\n    depends_on: [exchange_rates, transactions]\n',
-            edit(TRANSACTIONS_DEPENDS, "      lag_seconds: 0\n    depends_on: [exchange_rates, sales]\n"),
+            edit(TRANSACTIONS_DEPENDS, "any transaction still open\n    depends_on: [exchange_rates, sales]\n"),
         ),
         ["pipeline.yaml:26: datasets: dependency cycle: sales -> transactions -> sales"],
     ),
