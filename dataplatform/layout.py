@@ -40,6 +40,14 @@ class Lake:
     def manifest_uri(self, dataset: str, ingest_date: date, run_id: str) -> str:
         return f"s3://{self.raw_bucket}/{self.manifest_key(dataset, ingest_date, run_id)}"
 
+    # ------------------------------------------------------------ rejected landing files
+    def rejected_prefix(self, dataset: str, ingest_date: date, run_id: str) -> str:
+        """Raw bucket: landing files a run refused, moved here with `<name>.reason.json` beside each."""
+        return f"rejected/{dataset}/ingest_date={ingest_date.isoformat()}/run_id={check_run_id(run_id)}/"
+
+    def rejected_key(self, dataset: str, ingest_date: date, run_id: str, name: str) -> str:
+        return f"{self.rejected_prefix(dataset, ingest_date, run_id)}{name}"
+
     # ------------------------------------------------------------ curated zone
     def curated_prefix(self, dataset: str) -> str:
         return f"curated/{dataset}/"

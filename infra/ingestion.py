@@ -171,7 +171,11 @@ class Ingestion(Construct):
                     )
                 )
         if landing:
-            storage.grant_prefixes(role, storage.raw_bucket, landing)
+            # A landing file that fails its checks is moved to rejected/<dataset>/ (copy, then delete).
+            storage.grant_prefixes(role, storage.raw_bucket, landing, delete=True)
+        csv_datasets = [d for d in datasets if isinstance(self.config.datasets[d].source, CsvSource)]
+        if csv_datasets:
+            storage.grant_prefixes(role, storage.raw_bucket, [f"rejected/{d}/" for d in csv_datasets], write=True)
 
         secrets = _secrets_of(self.config, datasets)
         if secrets:

@@ -86,6 +86,24 @@ class Rule(StrictModel):
         return self
 
 
+NUMERIC_TYPES = ("integer", "bigint", "double")
+
+
+class NumberFormat(StrictModel):
+    """How numbers are written in a text source: `1.234,90` is {decimal: ",", grouping: "."}."""
+
+    decimal: Literal[".", ","] = "."
+    grouping: Literal["", ",", ".", " ", "'", "\u00a0", "\u202f"] = ""
+    """Thousands separator, or "" for none. Groups must be of three digits (`1.234.567`); a value that uses it
+    otherwise (`12.34,5`) is not a number and goes to quarantine."""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> NumberFormat:
+        if self.decimal == self.grouping:
+            raise PydanticCustomError("number_format", "decimal and grouping separators must differ")
+        return self
+
+
 class Column(StrictModel):
     name: Annotated[str, Field(pattern=IDENTIFIER)]
     """Curated (snake_case) name."""
@@ -96,6 +114,8 @@ class Column(StrictModel):
     nullable: bool = True
     formats: tuple[str, ...] = ()
     """Explicit input formats for date/timestamp casts (Spark datetime patterns), tried in order."""
+    number_format: NumberFormat | None = None
+    """Numeric columns of text sources: decimal and grouping separators (default: the source's, else `1234.5`)."""
     rules: tuple[Rule, ...] = ()
 
     @field_validator("type")
@@ -119,6 +139,10 @@ class Column(StrictModel):
     def source_name(self) -> str:
         return self.source or self.name
 
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES or self.type.startswith("decimal")
+
 
 class CurrencyConversion(StrictModel):
     """Convert amounts to the reporting currency through the rates dataset (rate on the date or nearest earlier)."""
@@ -136,7 +160,9 @@ class Contract(StrictModel):
     """A date column; curated data is partitioned by it (partition projection in Athena)."""
     updated_at: str | None = None
     """Column ordering duplicates: the latest wins, then the latest ingest."""
-    schema_drift: Literal["evolve", "freeze"] = "evolve"
+    schema_drift: Literal["evolve", "freeze"] = "freeze"
+    """freeze: only contract columns reach curated (a CSV file with other columns is rejected, a REST record's
+    other fields and a table's other columns are not extracted); evolve: new columns are added as nullable."""
     currency: CurrencyConversion | None = None
 
     @model_validator(mode="after")
@@ -193,10 +219,13 @@ class CsvSource(StrictModel):
     """`landing/<prefix>/` in the raw bucket, `s3://bucket/prefix/`, an `https://` URL of one file, or (local runs
     only) a directory on this machine: `./dir/`, `../dir/` or `/abs/dir/`, relative to the config file."""
     pattern: str = "*.csv"
-    encoding: Literal["utf-8", "utf-8-sig", "latin-1"] = "utf-8"
-    """utf-8 also accepts a byte-order mark."""
+    encoding: Literal["utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"] = "utf-8"
+    """A file that starts with a byte-order mark is read in the encoding the mark names (UTF-8 or UTF-16 LE/BE),
+    whatever is set here; utf-16 needs the mark."""
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
     quotechar: Annotated[str, Field(min_length=1, max_length=1)] = '"'
+    number_format: NumberFormat = NumberFormat()
+    """Default for the numeric columns of the contract (a column's own number_format wins)."""
 
     @field_validator("location")
     @classmethod
@@ -354,6 +383,36 @@ class Dataset(StrictModel):
     contract: Contract
     depends_on: tuple[str, ...] = ()
     """Datasets that must be standardized before this one (e.g. exchange_rates for currency conversion)."""
+
+    @model_validator(mode="after")
+    def _number_formats(self) -> Dataset:
+        """Numeric columns get the CSV source's number format unless they name their own."""
+        for i, column in enumerate(self.contract.columns):
+            if column.number_format is None:
+                continue
+            if not column.is_numeric:
+                raise PydanticCustomError(
+                    "number_format",
+                    "number_format applies to numeric columns, not {type}",
+                    {"at": f"contract.columns[{i}].number_format", "type": column.type},
+                )
+            if isinstance(self.source, PostgresSource):
+                raise PydanticCustomError(
+                    "number_format",
+                    "Postgres numbers are typed; number_format is for text sources (csv, rest)",
+                    {"at": f"contract.columns[{i}].number_format"},
+                )
+        if not isinstance(self.source, CsvSource) or self.source.number_format == NumberFormat():
+            return self
+        columns = tuple(
+            c.model_copy(update={"number_format": self.source.number_format})
+            if c.is_numeric and c.number_format is None
+            else c
+            for c in self.contract.columns
+        )
+        contract = self.contract.model_copy(update={"columns": columns})
+        object.__setattr__(self, "contract", contract)  # frozen model: set once, during validation
+        return self
 
 
 # ---------------------------------------------------------------- pipeline

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataplatform.config.models import Contract, PostgresSource
-from dataplatform.ingest.base import IngestError, Progress, SourceJob
+from dataplatform.ingest.base import IngestError, Progress, SourceJob, contract_column_test
 from dataplatform.ingest.postgres_connection import (
     connection_uri,
     is_retryable,
@@ -40,7 +40,6 @@ from dataplatform.ingest.prefetch import prefetch
 from dataplatform.ingest.secrets import SecretReader
 from dataplatform.manifest import SchemaField
 from dataplatform.settings import running_on_aws
-from dataplatform.transform.names import snake_case
 
 __all__ = ["PostgresExtractor", "PostgresSourceError", "connection_uri", "is_retryable", "sql_literal"]
 
@@ -172,22 +171,11 @@ class PostgresExtractor:
         }
 
     def _selected(self, types: dict[str, str]) -> list[str]:
-        """The columns to extract: all with schema_drift evolve, else only the contract's (matched like standardize
-        matches them: exact, case-insensitive or snake_case), so an unreviewed column never leaves the database."""
+        """All columns with schema_drift evolve, else only the contract's: an unreviewed column never leaves the
+        database."""
         if self.contract.schema_drift == "evolve":
             return list(types)
-        sources = {c.source_name for c in self.contract.columns}
-        lowered = {n.lower() for n in sources}
-        names = {c.name for c in self.contract.columns}
-
-        def wanted(column: str) -> bool:
-            if column in sources or column.lower() in lowered:
-                return True
-            try:
-                return snake_case(column) in names
-            except ValueError:
-                return False
-
+        wanted = contract_column_test(self.contract)
         return [c for c in types if wanted(c)]
 
     def _upper_bound(self, cur: Any, column: str, pg_type: str, lower: str) -> tuple[str | None, str | None]:

@@ -24,8 +24,8 @@ from urllib.parse import urljoin
 
 import requests
 
-from dataplatform.config.models import RestSource
-from dataplatform.ingest.base import Progress, SourceJob
+from dataplatform.config.models import Contract, RestSource
+from dataplatform.ingest.base import Progress, SourceJob, contract_column_test
 from dataplatform.ingest.raw_writer import GzipStreamUpload
 from dataplatform.ingest.redaction import REDACTOR
 from dataplatform.ingest.rest_http import RestAuthError, RestClient, RestSourceError, build_session
@@ -125,10 +125,14 @@ class RestExtractor:
         secrets: SecretReader,
         session: requests.Session | None = None,
         part_records: int = PART_RECORDS,
+        contract: Contract | None = None,
     ) -> None:
         self.source = source
         self.client = RestClient(source, secrets, session)
         self.part_records = part_records
+        # Unless the contract evolves, fields it does not name are not stored (an unreviewed e-mail address stays
+        # out of the lake); their names are listed in the manifest.
+        self.keep = None if contract is None or contract.schema_drift == "evolve" else contract_column_test(contract)
 
     # ------------------------------------------------------------------ records
     def _records(self, body: Any, where: str) -> list[dict[str, Any]]:
@@ -283,6 +287,8 @@ class RestExtractor:
             for records, paging in self._pages(job, pos["paging"]):
                 where = f"page {paging['pages']}"
                 for record in records:
+                    if self.keep is not None:
+                        record = self._contract_fields(record, pos)
                     if sink is None:
                         sink = job.writer.open_gzip_part(job.next_part, "application/gzip")
                     sink.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n")
@@ -309,6 +315,14 @@ class RestExtractor:
                 sink.abort()
         return self._done(job, pos)
 
+    def _contract_fields(self, record: dict[str, Any], pos: dict[str, Any]) -> dict[str, Any]:
+        assert self.keep is not None
+        kept = {k: v for k, v in record.items() if self.keep(k)}
+        if len(kept) < len(record):
+            dropped = pos.setdefault("dropped", [])
+            dropped.extend(k for k in record if k not in kept and k not in dropped)
+        return kept
+
     def _done(self, job: SourceJob, pos: dict[str, Any]) -> Progress:
         src = self.source
         proposed = job.previous_watermark
@@ -330,5 +344,6 @@ class RestExtractor:
                 "paginator": src.paginator.type,
                 "records_shape": src.records_shape,
                 "pages": pos["paging"].get("pages", 0),
+                "extra_columns": sorted(pos.get("dropped", [])),
             },
         )

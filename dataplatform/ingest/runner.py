@@ -31,7 +31,7 @@ def make_extractor(dataset: Dataset, s3: Any, lake: Lake, secrets: SecretReader)
     if src.kind == "rest":
         from dataplatform.ingest.rest_source import RestExtractor
 
-        return RestExtractor(src, secrets)
+        return RestExtractor(src, secrets, contract=dataset.contract)
     from dataplatform.ingest.postgres_source import PostgresExtractor
 
     return PostgresExtractor(src, dataset.contract, secrets)
@@ -47,6 +47,7 @@ def _result(request: IngestRequest, manifest: RawManifest, uri: str) -> IngestRe
         rows=manifest.rows,
         bytes=manifest.bytes,
         files=len(manifest.files),
+        rejected=len(manifest.source.get("rejected") or []),
     )
 
 

@@ -188,3 +188,19 @@ def test_retry_after_beyond_the_cap_waits_only_the_cap(s3: Any, fault: Any) -> N
         assert len(api.requests) == 2
     assert result.rows == 5
     fault.injected("rest: 429 with Retry-After 3600", rows_in=5, rows_out=result.rows)
+
+
+def test_fields_outside_a_frozen_contract_are_not_stored(s3: Any, fault: Any) -> None:
+    people = [{**p, "Email": f"person{p['Customer_ID']}@example.com"} for p in sample_customers(3)]
+    paginator = {"type": "page_number", "page_size": 40, "total_path": "total"}
+    with CustomerApi(people, TOKEN) as api:
+        frozen = ingest(s3, api, paginator=paginator)  # freeze is the default
+        m = manifest(s3, frozen.manifest_uri)
+        assert all("Email" not in r for r in jsonl_rows(s3, m)) and m["source"]["extra_columns"] == ["Email"]
+        ds = dataset("customers", base_url=api.url, paginator=paginator)
+        ds["contract"]["schema_drift"] = "evolve"
+        evolving = run_ingest(
+            request("customers", "run-2"), config=config(customers=ds), lake=LAKE, s3=s3, secrets=read_secret
+        )
+    assert all("Email" in r for r in jsonl_rows(s3, manifest(s3, evolving.manifest_uri)))
+    fault.bad_input("rest: unreviewed field (e-mail) in the records", rows_in=3, rows_out=frozen.rows)

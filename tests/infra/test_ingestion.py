@@ -78,13 +78,24 @@ def test_each_function_writes_only_its_own_raw_prefixes(synth: Synth) -> None:
         for dataset in DATASETS:
             granted = f"/raw/{dataset}/*" in text and f"/runs/*/{dataset}/*" in text
             assert granted == (dataset in own), (kind, dataset)
-        assert "s3:DeleteObject" not in text, kind  # raw is immutable
+        deleting = [st for st in json.loads(text) if "s3:DeleteObject" in st["Action"]]
+        # raw is immutable; only a rejected landing file is moved away (copy to rejected/, delete from landing/)
+        assert all("/landing/" in json.dumps(st["Resource"]) for st in deleting), kind
         assert '"s3:*"' not in text and "s3:PutObject*" not in text, kind
 
 
 def test_only_csv_reads_the_landing_prefix(synth: Synth) -> None:
     assert "/landing/sales/*" in _policy_text(synth, "csv")
     assert "landing/" not in _policy_text(synth, "rest") + _policy_text(synth, "postgres")
+
+
+def test_csv_moves_rejected_landing_files_to_its_rejected_prefix(synth: Synth) -> None:
+    statements = json.loads(_policy_text(synth, "csv"))
+    writes = [st for st in statements if "s3:PutObject" in st["Action"]]
+    assert any("/rejected/sales/*" in json.dumps(st["Resource"]) for st in writes)
+    deletes = [st for st in statements if "s3:DeleteObject" in st["Action"]]
+    assert deletes and all("/landing/sales/*" in json.dumps(st["Resource"]) for st in deletes)
+    assert "rejected/" not in _policy_text(synth, "rest") + _policy_text(synth, "postgres")
 
 
 def test_each_function_reads_only_its_own_secrets(synth: Synth) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 import pytest
@@ -111,7 +112,7 @@ def test_write_audit_one_line_per_dataset_with_counts_and_error() -> None:
     s3.put_object(
         Bucket="cur",
         Key="runs/r1/sales/ingest.json",
-        Body=json.dumps({"rows": 10, "bytes": 99, "manifest_uri": manifest_uri}),
+        Body=json.dumps({"rows": 10, "bytes": 99, "manifest_uri": manifest_uri, "rejected": 1}),
     )
     s3.put_object(
         Bucket="cur",
@@ -138,9 +139,32 @@ def test_write_audit_one_line_per_dataset_with_counts_and_error() -> None:
     assert body.endswith("\n") and body.count("\n") == 1
     sales = json.loads(body)
     assert sales["raw_rows"] == 10 and sales["curated_rows"] == 7 and sales["quarantined_rows"] == 2
+    assert sales["rejected_files"] == 1  # a CSV file moved to the rejected prefix shows in the audit
     assert sales["watermark_previous"] == "w0" and sales["watermark_committed"] is None
     assert sales["error_step"] == "Ingest" and "503" in sales["error"] and sales["duration_s"] == 60.0
     customers = json.loads(
         s3.get_object(Bucket="cur", Key="audit/run_date=2024-01-02/run_id=r1/customers.json")["Body"].read()
     )
     assert customers["raw_rows"] is None and customers["status"] == "FAILED"
+
+
+def test_every_audit_field_is_a_column_of_audit_runs() -> None:
+    from dataplatform.workflow import audit
+
+    ddl = (Path(audit.__file__).parents[1] / "athena" / "audit_runs.sql").read_text()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="cur")
+        record = audit.audit_record(
+            s3,
+            LAKE,
+            run_id="r1",
+            dataset="sales",
+            window={"start": "2024-01-01", "end": "2024-01-01"},
+            status="SUCCEEDED",
+            started_at=datetime(2024, 1, 2, tzinfo=UTC),
+            finished_at=datetime(2024, 1, 2, tzinfo=UTC),
+            error=None,
+        )
+    missing = [k for k in record if f"  {k} " not in ddl]
+    assert missing == []
