@@ -120,6 +120,7 @@ def test_exchange_rate_is_as_of_the_day_or_nearest_earlier(spark: SparkSession) 
 CONTRACT = Contract(
     key=("id",),
     partition_column="day",
+    schema_drift="evolve",
     columns=(
         Column(name="id", source="ID", type="bigint", nullable=False),
         Column(name="day", source="Day", type="date", nullable=False),
