@@ -17,16 +17,11 @@ manifest lists it under `source.rejected` and the run ends with a warning, not a
 from __future__ import annotations
 
 import csv
-import fnmatch
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import requests
 from botocore.exceptions import ClientError
@@ -34,15 +29,23 @@ from botocore.exceptions import ClientError
 from dataplatform.config.models import Contract, CsvSource
 from dataplatform.ingest.base import IngestError, Progress, SourceJob
 from dataplatform.ingest.csv_format import CsvFormatError, DecodedLines, Dialect, Layout, field_index, records
+from dataplatform.ingest.landing_files import (
+    CHUNK,
+    PRECONDITION_CODES,
+    LandingChanged,
+    LandingFile,
+    list_landing,
+    open_landing,
+)
 from dataplatform.ingest.raw_writer import GzipStreamUpload
 from dataplatform.layout import Lake, split_s3_uri
 from dataplatform.manifest import CsvPart, SchemaField
 from dataplatform.state import StateStore
 
-CHUNK = 1024 * 1024
 DELIMITER_CANDIDATES = ",;\t|"
 RAGGED_LINES_KEPT = 100
-PRECONDITION_CODES = ("PreconditionFailed", "412")
+
+__all__ = ["CHUNK", "CsvExtractor", "CsvValidationError", "check_header", "copy_csv", "list_landing", "open_landing"]
 
 
 class CsvValidationError(IngestError):
@@ -52,22 +55,6 @@ class CsvValidationError(IngestError):
         self.name, self.problem, self.line, self.column = name, problem, line, column
         where = "".join([f": line {line}" if line else "", f": column {column!r}" if column else ""])
         super().__init__(f"{name}{where}: {problem}")
-
-
-class LandingChanged(IngestError):
-    """The file was replaced between listing and reading: it is left for the next run."""
-
-
-@dataclass(frozen=True)
-class LandingFile:
-    source: str
-    """s3://bucket/key, file:///path or the URL."""
-    etag: str | None
-    last_modified: str | None
-
-    @property
-    def name(self) -> str:
-        return unquote(urlsplit(self.source).path.rsplit("/", 1)[-1]) or "file.csv"
 
 
 @dataclass
@@ -195,76 +182,6 @@ def copy_csv(
     return CopyStats(rows, size, digest.hexdigest(), layout, lines.codec, missing, extra, ragged, ragged_lines)
 
 
-# ---------------------------------------------------------------------------------------------- locations
-
-
-def landing_location(source: CsvSource, lake: Lake) -> tuple[str, str] | None:
-    """(bucket, prefix) for S3 locations, None for a URL."""
-    if source.location.startswith("landing/"):
-        return lake.raw_bucket, source.location
-    if source.location.startswith("s3://"):
-        return split_s3_uri(source.location)
-    return None
-
-
-def list_local_directory(source: CsvSource) -> list[LandingFile]:
-    """Local runs only: the files of a directory on this machine; a file's identity is its size and mtime."""
-    directory = Path(source.location)
-    if not directory.is_dir():
-        raise IngestError(f"{source.location}: no such directory (the CSV source's location)")
-    files = []
-    for path in sorted(directory.iterdir()):
-        if path.is_file() and fnmatch.fnmatch(path.name, source.pattern):
-            stat = path.stat()
-            modified = datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()
-            files.append(LandingFile(path.as_uri(), f"{stat.st_size}-{stat.st_mtime_ns}", modified))
-    return files
-
-
-def list_landing(s3: Any, source: CsvSource, lake: Lake, http: requests.Session) -> list[LandingFile]:
-    if source.is_local_directory:
-        return list_local_directory(source)
-    location = landing_location(source, lake)
-    if location is None:
-        # One file behind a URL: its identity is the ETag (or Last-Modified) the server reports.
-        resp = http.head(source.location, timeout=30, allow_redirects=True)
-        if resp.status_code >= 400:
-            raise IngestError(f"HEAD {source.location}: HTTP {resp.status_code}")
-        etag = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
-        return [LandingFile(source.location, etag.strip('"') if etag else None, resp.headers.get("Last-Modified"))]
-    bucket, prefix = location
-    files: list[LandingFile] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if key.endswith("/") or not fnmatch.fnmatch(key.rsplit("/", 1)[-1], source.pattern):
-                continue
-            files.append(LandingFile(f"s3://{bucket}/{key}", obj["ETag"].strip('"'), obj["LastModified"].isoformat()))
-    return sorted(files, key=lambda f: f.source)
-
-
-def open_landing(s3: Any, landing: LandingFile, http: requests.Session) -> tuple[Iterator[bytes], Callable[[], None]]:
-    """(chunks, close) of one landing file; S3 reads are pinned to the listed ETag."""
-    if landing.source.startswith("file://"):
-        handle = open(url2pathname(urlsplit(landing.source).path), "rb")  # noqa: SIM115 (closed by the caller)
-        return iter(lambda: handle.read(CHUNK), b""), handle.close
-    if landing.source.startswith("s3://"):
-        bucket, key = split_s3_uri(landing.source)
-        extra = {"IfMatch": f'"{landing.etag}"'} if landing.etag else {}
-        try:
-            body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in PRECONDITION_CODES:
-                raise LandingChanged(f"{landing.source} was replaced after it was listed") from None
-            raise
-        return body.iter_chunks(CHUNK), body.close
-    resp = http.get(landing.source, stream=True, timeout=60)
-    if resp.status_code >= 400:
-        resp.close()
-        raise IngestError(f"GET {landing.source}: HTTP {resp.status_code}")
-    return resp.iter_content(CHUNK), resp.close
-
-
 # ---------------------------------------------------------------------------------------------- source
 
 
@@ -279,11 +196,10 @@ class CsvExtractor:
         pos = job.position or {"after": None, "columns": [], "missing": [], "extra": [], "latest": None}
         pos.setdefault("first", None)
         pos.setdefault("deferred", [])
-        processed = StateStore(self.s3, self.lake).processed_sources(job.dataset)
         pending = [
             f
             for f in list_landing(self.s3, self.source, self.lake, self.http)
-            if (f.source, f.etag) not in processed and (pos["after"] is None or f.source > pos["after"])
+            if (pos["after"] is None or f.source > pos["after"]) and not self._already_processed(job, f)
         ]
         for i, landing in enumerate(pending):
             try:
@@ -322,6 +238,21 @@ class CsvExtractor:
                 "deferred": pos["deferred"],
             },
         )
+
+    def _already_processed(self, job: SourceJob, landing: LandingFile) -> bool:
+        """A version a committed run ingested is skipped and, in landing/ of the raw bucket, removed: its
+        byte-exact copy is in raw, and the landing listing stays as small as the files not yet ingested."""
+        if not StateStore(self.s3, self.lake).is_processed(job.dataset, landing.source, landing.etag):
+            return False
+        if landing.source.startswith("s3://"):
+            bucket, key = split_s3_uri(landing.source)
+            if bucket == self.lake.raw_bucket and key.startswith("landing/"):
+                try:
+                    self.s3.delete_object(Bucket=bucket, Key=key, IfMatch=f'"{landing.etag}"')
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] not in PRECONDITION_CODES:
+                        raise  # else a new version just landed: it stays
+        return True
 
     def _copy(self, job: SourceJob, landing: LandingFile, first: list[str] | None) -> CopyStats:
         index = job.next_part

@@ -96,13 +96,31 @@ def test_a_landing_file_is_ingested_once_and_again_when_it_changes(s3: Any) -> N
     assert (changed.rows, changed.files) == (4, 1)
 
 
-def test_rerunning_a_finished_run_returns_its_manifest_without_duplicates(s3: Any) -> None:
+def test_rerunning_a_committed_run_returns_its_manifest_without_duplicates(s3: Any) -> None:
     drop(s3, "a.csv", sales_csv(2))
     first = ingest(s3)
+    commit(s3, LAKE, "run-1", ["sales"])
     drop(s3, "b.csv", sales_csv(2))
     second = ingest(s3)
-    assert second.manifest_uri == first.manifest_uri and second.rows == 2
+    assert second.manifest_uri == first.manifest_uri and second.rows == 2  # b.csv waits for the next run
     assert len([k for k in raw_keys(s3) if k.endswith(".csv.gz")]) == 1
+
+
+@pytest.mark.faults
+def test_rerunning_a_failed_run_reads_landing_again(s3: Any, fault: Any) -> None:
+    """README: fix the cause and start the same window again. The first attempt never committed."""
+    drop(s3, "a.csv", sales_csv(2))
+    first = ingest(s3)
+    assert (first.rows, first.files) == (2, 1)
+    drop(s3, "b.csv", sales_csv(3, start=10))  # the corrected export lands; the run is started again
+    second = ingest(s3)
+    m = manifest(s3, second.manifest_uri)
+    assert second.manifest_uri == first.manifest_uri and (second.rows, second.files) == (5, 2)
+    assert [f["source"].rsplit("/", 1)[1] for f in m["files"]] == ["a.csv", "b.csv"]
+    assert len(part_keys(s3)) == 2  # the first attempt's raw was replaced, not added to
+    commit(s3, LAKE, "run-1", ["sales"])
+    assert ingest(s3, "run-2").files == 0  # both are processed once
+    fault.bad_input("csv: corrected file landed, failed run started again", rows_in=5, rows_out=second.rows)
 
 
 def test_empty_file_is_rejected_and_nothing_is_written(s3: Any) -> None:
@@ -249,3 +267,41 @@ def test_url_source_is_streamed_and_ingested_once(s3: Any, file_server: tuple[st
     assert manifest(s3, result.manifest_uri)["files"][0]["source"] == f"{url}/export.csv"
     commit(s3, LAKE, "run-1", ["sales"])
     assert ingest(s3, "run-2", location=f"{url}/export.csv").files == 0
+
+
+class ListingSpy:
+    """An S3 client that records the prefixes it lists."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.listed = client, []
+
+    def get_paginator(self, name: str) -> Any:
+        paginator = self.client.get_paginator(name)
+        spy = self
+
+        class Recording:
+            def paginate(self, **kwargs: Any) -> Any:
+                spy.listed.append(kwargs.get("Prefix", ""))
+                return paginator.paginate(**kwargs)
+
+        return Recording()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_each_run_lists_only_what_is_new_however_old_the_lake(s3: Any) -> None:
+    """Processed markers are checked one by one, never listed; committed landing files leave landing."""
+    for day in range(1, 6):
+        drop(s3, f"day-{day}.csv", sales_csv(2, start=day * 10))
+        ingest(s3, f"run-{day}")
+        commit(s3, LAKE, f"run-{day}", ["sales"])
+    drop(s3, "day-6.csv", sales_csv(3, start=60))
+    spy = ListingSpy(s3)
+    cfg = config(sales=dataset("sales"))
+    result = run_ingest(request("sales", "run-6"), config=cfg, lake=LAKE, s3=spy)
+    assert (result.rows, result.files) == (3, 1)
+    assert not [p for p in spy.listed if p.startswith("state/")]  # no marker listing
+    commit(s3, LAKE, "run-6", ["sales"])
+    ingest(s3, "run-7")
+    assert keys(s3, LAKE.raw_bucket, "landing/") == []  # every committed file has left landing
