@@ -306,7 +306,13 @@ class CsvExtractor:
         if bucket != self.lake.raw_bucket or not key.startswith("landing/"):
             return None
         request = job.request
-        target = self.lake.rejected_key(job.dataset, request.ingest_date, request.run_id, landing.name)
+        # The path below the dataset's landing prefix, so files of the same name in subfolders stay apart.
+        relative = (
+            key.removeprefix(self.source.location.rstrip("/") + "/")
+            if self.source.location.startswith("landing/")
+            else landing.name
+        )
+        target = self.lake.rejected_key(job.dataset, request.ingest_date, request.run_id, relative)
         condition = {"CopySourceIfMatch": f'"{landing.etag}"'} if landing.etag else {}
         try:
             self.s3.copy({"Bucket": bucket, "Key": key}, bucket, target, ExtraArgs=condition)

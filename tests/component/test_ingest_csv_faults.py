@@ -278,3 +278,14 @@ def test_a_bad_file_the_pipeline_may_not_delete_is_rejected_where_it_is(s3: Any,
     assert rejected[0]["source"] == (exports / "m-bad.csv").as_uri()
     assert (result.rows, result.rejected) == (3, 1)
     fault.bad_input("csv: bad file in a directory the pipeline may not change", rows_in=3, rows_out=result.rows)
+
+
+def test_bad_files_of_the_same_name_in_subfolders_are_kept_apart(s3: Any, fault: Any) -> None:
+    drop(s3, "2024-01/export.csv", b"")
+    drop(s3, "2024-02/export.csv", text(HEADER.replace(",Price", ""), ["S9,1,1,1,USD,2024-01-02"]).encode())
+    result = ingest(s3)
+    _, rejected = outcome(s3, result)
+    prefix = f"s3://{LAKE.raw_bucket}/rejected/sales/ingest_date=2024-02-01/run_id=run-1/"
+    assert [r["moved_to"] for r in rejected] == [f"{prefix}2024-01/export.csv", f"{prefix}2024-02/export.csv"]
+    assert keys(s3, LAKE.raw_bucket, "landing/") == []
+    fault.bad_input("csv: two bad files of the same name in different folders")
