@@ -294,10 +294,10 @@ class Incremental(StrictModel):
     param: str
     """Query parameter the stored watermark is sent in (e.g. updated_since)."""
     initial_value: str
-    overlap_seconds: Annotated[int, Field(ge=0)] = 60
-    """A committed (timestamp) watermark is sent this much earlier, so a record whose cursor value was set before
-    the last run but became visible after it is still read; the re-read records are dropped as duplicates of
-    their key. 0 for cursors that are not timestamps."""
+    lag_seconds: Annotated[int, Field(ge=0)] = 60
+    """Like Postgres' lag: the proposed watermark is at most the extract's start minus this, so a record whose
+    (timestamp) cursor value was set just before the extract but became visible after it is read by the next run;
+    records newer than that are read again then, and dropped as duplicates of their key."""
 
 
 class RestSource(StrictModel):

@@ -5,9 +5,10 @@ empty page (or the reported total), so a server that serves fewer records than `
 a page (or next cursor/URL) that repeats an earlier one fails as a pagination loop. A failed load writes nothing
 and proposes no watermark.
 
-Incremental: the stored watermark, less `overlap_seconds`, is sent in `incremental.param`; the proposed watermark
-is the greatest `cursor_field` value read (never below the stored one). Timestamps with and without a UTC offset
-cannot be ordered against each other, so a mix fails the load.
+Incremental: the stored watermark is sent in `incremental.param`; the proposed watermark is the greatest
+`cursor_field` value read, but at most the extract's start less `lag_seconds` (as Postgres does) and never below the
+stored one. Timestamps with and without a UTC offset cannot be ordered against each other, so a mix fails the
+load.
 
 Parts close every `part_records` records at a page boundary, or when the time budget runs short (checked after
 every page), and the call then returns a continuation cursor.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
@@ -97,18 +98,18 @@ def later(current: str | None, value: str, field: str, where: str) -> str:
     return current if a >= b else value
 
 
-def shifted(watermark: str, seconds: int, field: str) -> str:
-    """The watermark `seconds` earlier, written in the same form (Z, an offset, or none)."""
-    if seconds == 0:
-        return watermark
-    kind, parsed = cursor_order(watermark)
-    if kind not in ("aware", "naive"):
-        raise RestSourceError(
-            f"incremental.overlap_seconds applies to timestamp cursors, but the watermark of {field} is "
-            f"{watermark!r}; set overlap_seconds: 0"
-        )
-    earlier = (parsed - timedelta(seconds=seconds)).isoformat()
-    return earlier.replace("+00:00", "Z") if watermark.endswith("Z") else earlier
+def capped(value: str, started: datetime, seconds: int) -> str:
+    """`value`, or `started - seconds` written in the same form (Z, an offset, or none: UTC) when that is
+    earlier. Values that are not timestamps are not capped."""
+    kind, parsed = cursor_order(value)
+    if seconds == 0 or kind not in ("aware", "naive"):
+        return value
+    cap = started.astimezone(UTC) - timedelta(seconds=seconds)
+    cap = cap.replace(tzinfo=None) if kind == "naive" else cap.astimezone(parsed.tzinfo)
+    if parsed <= cap:
+        return value
+    text = cap.isoformat()
+    return text.replace("+00:00", "Z") if value.endswith("Z") else text
 
 
 def _fingerprint(value: Any) -> str:
@@ -162,13 +163,7 @@ class RestExtractor:
         }
         params: dict[str, Any] = dict(src.params)
         if src.incremental:
-            inc = src.incremental
-            since = (
-                shifted(job.previous_watermark, inc.overlap_seconds, inc.cursor_field)
-                if job.previous_watermark
-                else inc.initial_value
-            )
-            params[inc.param] = since
+            params[src.incremental.param] = job.previous_watermark or src.incremental.initial_value
         return src.base_url + src.path.format(**window), params
 
     def _pages(self, job: SourceJob, state: dict[str, Any]) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
@@ -278,7 +273,7 @@ class RestExtractor:
     # ------------------------------------------------------------------ run
     def run(self, job: SourceJob) -> Progress:
         src = self.source
-        pos = job.position or {"paging": {}, "watermark": None, "keys": []}
+        pos = job.position or {"paging": {}, "watermark": None, "keys": [], "started": datetime.now(UTC).isoformat()}
         if pos["paging"].get("last"):
             return self._done(job, pos)
         sink: GzipStreamUpload | None = None
@@ -327,13 +322,13 @@ class RestExtractor:
         src = self.source
         proposed = job.previous_watermark
         if src.incremental:
-            stored = job.previous_watermark or src.incremental.initial_value
-            # The overlap re-reads records at or below the stored watermark: the watermark never moves back.
-            proposed = (
-                stored
-                if pos["watermark"] is None
-                else later(stored, pos["watermark"], src.incremental.cursor_field, "watermark")
-            )
+            inc = src.incremental
+            stored = job.previous_watermark or inc.initial_value
+            proposed = stored
+            if pos["watermark"] is not None:
+                started = datetime.fromisoformat(pos.get("started") or datetime.now(UTC).isoformat())
+                newest = capped(pos["watermark"], started, inc.lag_seconds)
+                proposed = later(stored, newest, inc.cursor_field, "watermark")  # never back
         return Progress(
             done=True,
             proposed_watermark=proposed,

@@ -85,9 +85,8 @@ def test_latest_endpoint_is_flattened_too(s3: Any) -> None:
 
 def test_customers_pages_bearer_and_incremental_watermark(s3: Any) -> None:
     people = sample_customers(250)
-    no_overlap = {**dataset("customers")["source"]["incremental"], "overlap_seconds": 0}
     with CustomerApi(people, TOKEN) as api:
-        first = customers_ingest(s3, api, incremental=no_overlap)
+        first = customers_ingest(s3, api)
         assert [r["query"]["page"] for r in api.requests] == ["1", "2", "3"]
         assert api.requests[0]["query"]["updated_since"] == "1970-01-01T00:00:00Z"
         m = manifest(s3, first.manifest_uri)
@@ -96,7 +95,7 @@ def test_customers_pages_bearer_and_incremental_watermark(s3: Any) -> None:
         assert commit(s3, LAKE, "run-1", ["customers"]) == {"customers": "2024-01-01T00:00:00Z"}
         people[4]["updated_at"] = "2024-02-01T10:00:00Z"
         api.requests.clear()
-        second = customers_ingest(s3, api, "run-2", incremental=no_overlap)
+        second = customers_ingest(s3, api, "run-2")
     assert api.requests[0]["query"]["updated_since"] == "2024-01-01T00:00:00Z"
     m2 = manifest(s3, second.manifest_uri)
     assert [r["Customer_ID"] for r in jsonl_rows(s3, m2)] == [5]

@@ -7,6 +7,7 @@ Each test feeds one bad response shape through a real local HTTP server (datapla
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -147,23 +148,28 @@ def test_a_server_that_ignores_the_page_number_is_a_loop(s3: Any, fault: Any) ->
     fault.bad_input("rest: page number ignored by the server (paging loop)")
 
 
-def test_overlap_reads_a_record_that_became_visible_after_the_last_run(s3: Any, fault: Any) -> None:
-    """A record updated at 09:59:30 but committed after a run that already saw 10:00:00 is read by the next run."""
-    people = sample_customers(3, updated="2024-02-01T10:00:00Z")
+def test_a_record_visible_only_after_the_run_is_read_by_the_next_one(s3: Any, fault: Any) -> None:
+    """Like Postgres' lag: a record updated 30 s before a run but committed after it is not skipped."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    stamp = lambda seconds_ago: (now - timedelta(seconds=seconds_ago)).isoformat().replace("+00:00", "Z")  # noqa: E731
+    people = sample_customers(3, updated=stamp(3600))
+    people[2]["updated_at"] = stamp(10)  # changed just now
     visible = list(people)
     with CustomerApi(lambda: visible, TOKEN) as api:
         first = ingest(s3, api)
-        assert manifest(s3, first.manifest_uri)["watermark"]["proposed"] == "2024-02-01T10:00:00Z"
+        proposed = manifest(s3, first.manifest_uri)["watermark"]["proposed"]
+        assert stamp(10) > proposed >= stamp(75)  # capped at the start of the extract - lag_seconds (60)
         commit(s3, LAKE, "run-1", ["customers"])
-        late = {**sample_customers(4)[3], "updated_at": "2024-02-01T09:59:30Z"}
-        visible.append(late)  # its update time is before the watermark, but it was not visible to run-1
-        api.requests.clear()
+        late = {**sample_customers(4)[3], "updated_at": stamp(30)}
+        visible.append(late)  # updated before run-1's newest record, but not visible to run-1
         second = ingest(s3, api, "run-2")
-        assert api.requests[0]["query"]["updated_since"] == "2024-02-01T09:59:00Z"  # watermark - 60 s
     m2 = manifest(s3, second.manifest_uri)
-    assert [r["Customer_ID"] for r in jsonl_rows(s3, m2)] == [1, 2, 3, 4]  # 1-3 again: dropped later by key
-    assert m2["watermark"] == {"previous": "2024-02-01T10:00:00Z", "proposed": "2024-02-01T10:00:00Z"}
-    fault.bad_input("rest: record visible only after the watermark passed it", rows_in=4, rows_out=4)
+    assert sorted(r["Customer_ID"] for r in jsonl_rows(s3, m2)) == [3, 4]  # 3 again: dropped later by key
+    fault.bad_input(
+        "rest: record visible only after the run that passed its cursor value",
+        rows_in=4,
+        rows_out=first.rows + second.rows - 1,
+    )
 
 
 def test_mixed_naive_and_aware_cursor_values_fail_the_load(s3: Any, fault: Any) -> None:

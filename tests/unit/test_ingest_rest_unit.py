@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 
 from dataplatform.config.models import RestSource
 from dataplatform.ingest.rest_http import RestClient
-from dataplatform.ingest.rest_source import RestSourceError, build_session, dig, flatten_frankfurter, later, shifted
+from dataplatform.ingest.rest_source import RestSourceError, build_session, capped, dig, flatten_frankfurter, later
 
 
 def test_dig() -> None:
@@ -52,13 +53,14 @@ def test_naive_and_aware_timestamps_in_one_cursor_are_a_clear_error(fault: Any) 
     fault.bad_input("rest: naive and aware cursor timestamps mixed")
 
 
-def test_overlap_shifts_the_watermark_in_its_own_form() -> None:
-    assert shifted("2024-02-01T10:00:00Z", 60, "u") == "2024-02-01T09:59:00Z"
-    assert shifted("2024-02-01T10:00:00+02:00", 90, "u") == "2024-02-01T09:58:30+02:00"
-    assert shifted("2024-02-01T10:00:00", 60, "u") == "2024-02-01T09:59:00"
-    assert shifted("17", 0, "id") == "17"
-    with pytest.raises(RestSourceError, match=r"overlap_seconds applies to timestamp cursors.*'17'"):
-        shifted("17", 60, "id")
+def test_the_lag_caps_recent_watermarks_in_their_own_form() -> None:
+    started = datetime(2024, 2, 1, 10, 0, 30, tzinfo=UTC)
+    assert capped("2024-02-01T10:00:00Z", started, 60) == "2024-02-01T09:59:30Z"
+    assert capped("2024-02-01T12:00:00+02:00", started, 60) == "2024-02-01T11:59:30+02:00"
+    assert capped("2024-02-01T10:00:00", started, 60) == "2024-02-01T09:59:30"  # naive: read as UTC
+    assert capped("2024-02-01T09:00:00Z", started, 60) == "2024-02-01T09:00:00Z"  # old enough: kept
+    assert capped("2024-02-01T10:00:00Z", started, 0) == "2024-02-01T10:00:00Z"
+    assert capped("17", started, 60) == "17"  # not a timestamp
 
 
 def test_retry_policy_follows_the_config() -> None:
