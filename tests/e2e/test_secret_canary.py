@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from dataplatform.ingest import lambda_support
 from dataplatform.local.apis import CustomerApi
 from dataplatform.local.local_secrets import secret_env_var
 from dataplatform.local.runner import LocalOptions, LocalPlatform
@@ -74,6 +75,9 @@ def test_a_failed_run_never_shows_the_secret(
             )
             monkeypatch.setenv(secret_env_var("canary/orders-api"), json.dumps({"token": CANARY}))
             options = LocalOptions(root=ROOT, config=work / "pipeline.yaml", lake_dir=work / "lake", fresh=True)
+            # Handlers run in this process: clients cached by an earlier platform point at its stopped moto.
+            lambda_support._clients.cache_clear()
+            lambda_support._config.cache_clear()
             caplog.set_level(logging.DEBUG)
             with LocalPlatform(options) as platform:
                 capsys.readouterr()
