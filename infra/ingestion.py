@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from dataplatform.config import SOURCE_KINDS, PipelineConfig, SourceKind
+from dataplatform.config.sources import CsvSource
 from dataplatform.naming import function_name
 from infra.functions import lambda_environment, python_function
 from infra.nag import PREFIX_REASON, acknowledge
@@ -128,7 +129,11 @@ class Ingestion(Construct):
         accesses = [self.config.datasets[d].source.access() for d in datasets]
         landing = list(dict.fromkeys(a.landing_prefix for a in accesses if a.landing_prefix))
         if landing:
-            storage.grant_prefixes(role, storage.raw_bucket, landing)
+            # A landing file that fails its checks is moved to rejected/<dataset>/ (copy, then delete).
+            storage.grant_prefixes(role, storage.raw_bucket, landing, delete=True)
+        csv_datasets = [d for d in datasets if isinstance(self.config.datasets[d].source, CsvSource)]
+        if csv_datasets:
+            storage.grant_prefixes(role, storage.raw_bucket, [lake.rejected_root(d) for d in csv_datasets], write=True)
         for bucket, prefix in dict.fromkeys(a.external_s3 for a in accesses if a.external_s3):
             self._grant_external_read(role, bucket, prefix)
         secrets = sorted({name for a in accesses for name in a.secrets})

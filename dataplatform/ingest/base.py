@@ -8,8 +8,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
+from dataplatform.config.models import Contract
 from dataplatform.layout import Lake, check_run_id
 from dataplatform.manifest import RawFile, SchemaField
+from dataplatform.transform.names import snake_case
 
 if TYPE_CHECKING:
     from dataplatform.ingest.raw_writer import RawWriter
@@ -67,6 +69,8 @@ class IngestResult:
     rows: int
     bytes: int
     files: int
+    rejected: int = 0
+    """Source files refused (CSV: moved to the rejected prefix with a reason); the run goes on with a warning."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,3 +138,21 @@ class SourceServices:
     s3: Any
     lake: Lake
     secrets: SecretReader
+
+
+def contract_column_test(contract: Contract) -> Callable[[str], bool]:
+    """Whether a source column feeds a contract column, matched as standardize matches them (exact name,
+    case-insensitive, or snake_case). Sources extract only these unless the contract's schema_drift is evolve."""
+    sources = {c.source_name for c in contract.columns}
+    lowered = {n.lower() for n in sources}
+    names = {c.name for c in contract.columns}
+
+    def wanted(column: str) -> bool:
+        if column in sources or column.lower() in lowered:
+            return True
+        try:
+            return snake_case(column) in names
+        except ValueError:  # no letters or digits at all
+            return False
+
+    return wanted

@@ -131,7 +131,7 @@ class RawWriter:
         self.written_this_call.append(key)
         return GzipStreamUpload(S3StreamUpload(self.s3, self.bucket, key, content_type))
 
-    def finish_stream_part(self, index: int, stream: GzipStreamUpload, rows: int, **source: str | None) -> RawFile:
+    def finish_stream_part(self, index: int, stream: GzipStreamUpload, rows: int, **source: Any) -> RawFile:
         stream.close()
         up = stream.upload
         return self._record(
@@ -164,6 +164,26 @@ class RawWriter:
             body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
             files.append(RawFile.model_validate_json(body))
         return files
+
+    # ------------------------------------------------------------------ rejected source files
+    def record_rejection(self, rejection: dict[str, Any]) -> None:
+        """A sidecar `_rejected/<hash of source>.json`; kept when a later step of the call fails, like the move
+        it records (a retry with the same cursor does not see the file again)."""
+        name = hashlib.sha256(str(rejection["source"]).encode()).hexdigest()[:16]
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=f"{self.prefix}_rejected/{name}.json",
+            Body=dump_json(rejection),
+            ContentType="application/json",
+        )
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """Every source file this run rejected (earlier Lambda calls included), by source."""
+        found = [
+            json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+            for key in self._list(f"{self.prefix}_rejected/")
+        ]
+        return sorted(found, key=lambda r: str(r["source"]))
 
     # ------------------------------------------------------------------ manifest
     def read_manifest(self) -> RawManifest | None:

@@ -137,6 +137,11 @@ def _print_outcome(
         console.print(str(failure["cause"]), markup=False, soft_wrap=False)
     elif result.status != "SUCCEEDED":
         console.print(f"[bold red]{result.error}[/]: {result.cause}")
+    for name, d in result.datasets.items():
+        for rejected in d.get("rejected") or []:
+            where = f" (moved to {rejected['moved_to']})" if rejected.get("moved_to") else ""
+            console.print(f"[yellow]warning[/]: {name}: file rejected{where}: ", end="")
+            console.print(rejected["reason"], markup=False, soft_wrap=True)
     if result.marts:
         counts = "  ".join(f"{name} {rows:,}" for name, rows in sorted(result.marts.items()))
         console.print(f"marts (rows): {counts}", markup=False)

@@ -336,8 +336,20 @@ class LocalPlatform:
                 "quarantined_rows": standardize.get("quarantined_rows"),
                 "duplicate_rows": standardize.get("duplicate_rows"),
                 "duration_s": busy_seconds(events, name),
+                "rejected": self.rejected_files(ingest),
             }
         return summary
+
+    def rejected_files(self, ingest: dict[str, Any]) -> list[dict[str, Any]]:
+        """The source files the run's ingestion refused, with their reasons (from the manifest)."""
+        if not ingest.get("rejected") or not ingest.get("manifest_uri"):
+            return []
+        from dataplatform.layout import split_s3_uri
+        from dataplatform.workflow.audit import read_json
+
+        bucket, key = split_s3_uri(ingest["manifest_uri"])
+        manifest = read_json(self.client("s3"), bucket, key) or {}
+        return list((manifest.get("source") or {}).get("rejected") or [])
 
     def mart_counts(self) -> dict[str, int]:
         marts_db = self.config.glue_database("marts")

@@ -12,11 +12,14 @@ Cleaning, applied to every string input before casting:
 
 from __future__ import annotations
 
+import re
+
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StringType
 
 from dataplatform.config.models import Column, Rule
+from dataplatform.config.number_format import NumberFormat
 
 INTEGER_TEXT = r"^[+-]?[0-9]+$"
 NUMBER_TEXT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -50,6 +53,24 @@ def reason(rule: str, column: str, value: SparkColumn, expected: str) -> SparkCo
     )
 
 
+def number_text(text: SparkColumn, number_format: NumberFormat | None) -> SparkColumn:
+    """`text` rewritten as `1234.5` under the column's number format (`1.234,5` with {decimal: ",", grouping:
+    "."}); null when it is not written in that format. Grouping must be in threes: `12.34,5` is not a number."""
+    if number_format is None or number_format == NumberFormat():
+        return text
+    decimal = re.escape(number_format.decimal)
+    fraction = f"({decimal}[0-9]*)?"
+    pattern = f"^[+-]?([0-9]+{fraction}|{decimal}[0-9]+)$"
+    if number_format.grouping:
+        group = re.escape(number_format.grouping)
+        pattern = f"{pattern}|^[+-]?[0-9]{{1,3}}({group}[0-9]{{3}})+{fraction}$"
+        text_without_groups = F.regexp_replace(text, group, "")
+    else:
+        text_without_groups = text
+    normalized = F.regexp_replace(text_without_groups, decimal, ".")
+    return F.when(text.rlike(pattern), normalized)
+
+
 def typed_value(raw: SparkColumn, raw_type: DataType, column: Column, text: SparkColumn | None = None) -> SparkColumn:
     """The contract-typed value of `raw`; null when the input is null/blank or does not cast.
 
@@ -68,9 +89,11 @@ def typed_value(raw: SparkColumn, raw_type: DataType, column: Column, text: Spar
         return normalized(text, column)
     if target in ("integer", "bigint"):
         spark_type = "int" if target == "integer" else "bigint"
-        return F.when(text.rlike(INTEGER_TEXT), text.cast(spark_type))
+        number = number_text(text, column.number_format)
+        return F.when(number.rlike(INTEGER_TEXT), number.cast(spark_type))
     if target == "double" or target.startswith("decimal"):
-        return F.when(text.rlike(NUMBER_TEXT), text.cast(target))
+        number = number_text(text, column.number_format)
+        return F.when(number.rlike(NUMBER_TEXT), number.cast(target))
     if target == "boolean":
         lowered = F.lower(text)
         return F.when(lowered.isin(*TRUE_TEXT), F.lit(True)).when(lowered.isin(*FALSE_TEXT), F.lit(False))
@@ -87,6 +110,10 @@ def typed_value(raw: SparkColumn, raw_type: DataType, column: Column, text: Spar
 def expected_type(column: Column) -> str:
     if column.type in ("date", "timestamp") and column.formats:
         return f"{column.type} as {' | '.join(column.formats)}"
+    if column.number_format is not None and column.number_format != NumberFormat():
+        fmt = column.number_format
+        grouped = f"1{fmt.grouping}234" if fmt.grouping else "1234"
+        return f"{column.type} written like {grouped}{fmt.decimal}5"
     if column.type == "date":
         return f"date as {DEFAULT_DATE_FORMAT}"
     return column.type

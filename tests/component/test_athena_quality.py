@@ -207,3 +207,18 @@ def test_severities() -> None:
         "dq_non_empty": "error",
         "dq_reporting_currency": "error",
     }
+
+
+@pytest.mark.parametrize("name", sorted(DIRTY))
+def test_the_workflow_runs_each_assertion_as_its_count(tmp_path: Path, name: str) -> None:
+    """What check_quality reads: one row, `violations`, equal to the rows the assertion file lists."""
+    from dataplatform.athena.sqlfiles import parameters_from_config
+
+    make, count = DIRTY[name]
+    write_lake_dir(tmp_path, CONFIG, make(clean_data()))
+    with LocalAthena.from_lake_dir(tmp_path, CONFIG, curated_bucket=BUCKET) as engine:
+        for view in needed_views(ASSERTIONS[name]):
+            engine.run_file(view)
+        query = ASSERTIONS[name].workflow_query(parameters_from_config(CONFIG, BUCKET), engine.databases)
+        result = engine.execute(query)
+    assert (result.columns, result.rows) == (["violations"], [(count,)])

@@ -103,12 +103,14 @@ def test_each_function_writes_only_its_own_raw_prefixes(template: Template) -> N
         for dataset in SMALL_DATASETS:
             granted = f"/raw/{dataset}/*" in text and f"/runs/*/{dataset}/*" in text
             assert granted == (dataset in own), (kind, dataset)
-        # Deletes only inside its own raw prefixes: the writer clears a failed attempt of the same run before
-        # writing again (dataplatform/ingest/raw_writer.py); runs/ and state/ are never deleted.
+        # Deletes only inside its own raw prefixes (the writer clears a failed attempt of the same run before
+        # writing again, dataplatform/ingest/raw_writer.py) and landing (a rejected file is moved to rejected/);
+        # runs/ and state/ are never deleted.
         for statement in json.loads(text):
             if "s3:DeleteObject" in statement["Action"]:
                 resources = json.dumps(statement["Resource"])
-                assert "/raw/" in resources and "/runs/" not in resources and "/state/" not in resources, kind
+                assert "/runs/" not in resources and "/state/" not in resources, kind
+                assert "/raw/" in resources or "/landing/" in resources, kind
         assert "s3:DeleteObject" in text, kind
         assert '"s3:*"' not in text and "s3:PutObject*" not in text, kind
 
@@ -117,6 +119,15 @@ def test_only_csv_reads_the_landing_prefix(template: Template) -> None:
     # `location: landing/orders` (no trailing '/') is granted, and listed, as the prefix `landing/orders/`.
     assert "/landing/orders/*" in _policy_text(template, "csv")
     assert "landing/" not in _policy_text(template, "rest") + _policy_text(template, "postgres")
+
+
+def test_csv_moves_rejected_landing_files_to_its_rejected_prefix(template: Template) -> None:
+    statements = json.loads(_policy_text(template, "csv"))
+    writes = [st for st in statements if "s3:PutObject" in st["Action"]]
+    assert any("/rejected/sales/*" in json.dumps(st["Resource"]) for st in writes)
+    deletes = [st for st in statements if "s3:DeleteObject" in st["Action"]]
+    assert any("/landing/sales/*" in json.dumps(st["Resource"]) for st in deletes)
+    assert "rejected/" not in _policy_text(template, "rest") + _policy_text(template, "postgres")
 
 
 def test_each_function_reads_only_its_own_secrets(template: Template) -> None:

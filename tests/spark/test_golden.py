@@ -69,10 +69,9 @@ def rates_table() -> list[dict[str, Any]]:
 
 @functools.cache
 def expected(dataset: str) -> Outcome:
-    from dataplatform.config import load_config
-    from tests.spark.conftest import ROOT
+    from tests.spark.conftest import load_spark_config
 
-    contract = load_config(ROOT / "pipeline.yaml", env={}).datasets[dataset].contract
+    contract = load_spark_config().datasets[dataset].contract
     if dataset == "exchange_rates":
         return run_contract(contract, raw_rows(fx.RATES))
     if dataset == "sales":

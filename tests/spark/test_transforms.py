@@ -183,6 +183,7 @@ def test_line_amounts_convert_exactly_and_round_once_half_away_from_zero(spark: 
 CONTRACT = Contract(
     key=("id",),
     partition_column="day",
+    schema_drift="evolve",
     columns=(
         Column(name="id", source="ID", type="bigint", nullable=False),
         Column(name="day", source="Day", type="date", nullable=False),
