@@ -32,6 +32,7 @@ logger = Logger(child=True)
 NAME_PATH = Path(pattern=r"^[a-z][a-z0-9_]{0,127}$", description="a lower-case identifier")
 RUN_ID_PATH = Path(pattern=RUN_ID.pattern, description="a run id from GET /runs")
 SECURITY_SCHEME = "credentials"
+ISO_DATE: dict[str, Any] = {"json_schema_extra": {"format": "date"}, "max_length": 10}
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,16 @@ def _json_error(error: ApiError) -> Response:
                     headers=error.headers)  # fmt: skip
 
 
+def _day(text: str | None, name: str, default: date) -> date:
+    """An ISO date (YYYY-MM-DD) only: pydantic's lax date parsing would also take `0` as 1970-01-01."""
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _gateway_response(error: ApiError) -> dict[str, Any]:
     """An error answered before the resolver runs, in API Gateway's payload format 2.0."""
     body = models.ErrorBody(error=models.ErrorDetail(code=error.code, message=error.message))
@@ -59,8 +70,9 @@ def _gateway_response(error: ApiError) -> dict[str, Any]:
 
 
 def _responses(*statuses: int) -> dict[int, Any]:
+    """200 with the route's return model (Powertools fills it in), and the errors the route can answer."""
     error = {"application/json": {"model": models.ErrorBody}}
-    return {s: {"description": ERROR_STATUSES[s], "content": error} for s in statuses}
+    return {200: {"description": "OK"}} | {s: {"description": ERROR_STATUSES[s], "content": error} for s in statuses}
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -91,9 +103,22 @@ class ApiApp:
             spec = access.RouteSpec(method, path, "read", "")
         try:
             access.authorize(spec, request_context, self.auth)
+            self._known_query(spec, event.get("queryStringParameters") or {})
         except ApiError as error:
             return _gateway_response(error)
         return self.resolver.resolve(event, context)
+
+    def _known_query(self, spec: access.RouteSpec, query: dict[str, Any]) -> None:
+        """Unknown query parameters are refused, not ignored: a misspelt `limt` should not silently mean 100."""
+        if not hasattr(self, "_query_names"):
+            self._query_names = {
+                (method.upper(), path): {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+                for path, item in self.openapi()["paths"].items()
+                for method, op in item.items()
+            }
+        unknown = sorted(set(query) - self._query_names.get((spec.method, spec.path), set()))
+        if unknown:
+            raise BadRequest(f"unknown query parameter(s): {', '.join(repr(u[:40]) for u in unknown[:3])}")
 
     # ------------------------------------------------------------ OpenAPI
     def _openapi_security(self) -> None:
@@ -166,10 +191,10 @@ class ApiApp:
 
         @route("GET", "/kpi/daily-revenue", 400, 401, 403, 502, 503)
         def daily_revenue(
-            start: Annotated[date | None, Query(alias="from", description="first day (ISO date), inclusive")] = None,
-            end: Annotated[date | None, Query(alias="to", description="last day (ISO date), inclusive")] = None,
+            start: Annotated[str | None, Query(alias="from", description="first day, inclusive", **ISO_DATE)] = None,
+            end: Annotated[str | None, Query(alias="to", description="last day, inclusive", **ISO_DATE)] = None,
         ) -> models.DailyRevenue:
-            first, last = start or date(1, 1, 1), end or date(9999, 12, 31)
+            first, last = _day(start, "from", date(1, 1, 1)), _day(end, "to", date(9999, 12, 31))
             if first > last:
                 raise BadRequest(f"from ({first}) is after to ({last})")
             return data.daily_revenue(first, last)
@@ -219,8 +244,17 @@ class ApiApp:
             name = data.dataset_name(dataset)
             return uploads.presigned_upload(services.s3, data.config, services.raw_bucket, name, filename)
 
-    def openapi_json(self) -> str:
-        return self.resolver.get_openapi_json_schema()
-
     def openapi(self) -> dict[str, Any]:
-        return json.loads(self.openapi_json())
+        """Powertools' document, with the error answers this API really gives: a validation error is a 400 with
+        ErrorBody (not Powertools' 422 shape), and a 500 is an ErrorBody too."""
+        document = json.loads(self.resolver.get_openapi_json_schema())
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for operation in (op for path in document["paths"].values() for op in path.values()):
+            operation["responses"].pop("422", None)
+            operation["responses"]["500"] = {"description": "internal error", "content": error}
+        for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+            document.get("components", {}).get("schemas", {}).pop(unused, None)
+        return document
+
+    def openapi_json(self) -> str:
+        return json.dumps(self.openapi(), indent=1)
