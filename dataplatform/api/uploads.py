@@ -24,7 +24,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 def upload_key(prefix: str, filename: str | None, now: datetime | None = None) -> str:
     """`<landing prefix>api-<UTC time>-<random>-<file name>.csv`: unique, so uploads never replace each other."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    stem = _UNSAFE.sub("_", (filename or "upload").removesuffix(".csv"))[:80] or "upload"
+    stem = re.sub(r"\.{2,}", "_", _UNSAFE.sub("_", (filename or "upload").removesuffix(".csv")))[:80] or "upload"
     return f"{prefix}api-{stamp}-{uuid.uuid4().hex[:12]}-{stem}.csv"
 
 

@@ -33,14 +33,25 @@ TOKEN, READ_TOKEN = "full-access-token", "read-only-token"
 FULL = {"Authorization": f"Bearer {TOKEN}"}
 READ = {"Authorization": f"Bearer {READ_TOKEN}"}
 
+S1, S2, S3 = "2024-01-06T03:00:00", "2024-01-07T03:00:00", "2024-01-08T03:00:00"
+F1, F2, F3, F4, F5 = (
+    f"{day}T03:0{m}"
+    for day, m in (
+        ("2024-01-06", "2:00"),
+        ("2024-01-06", "1:00"),
+        ("2024-01-07", "0:30"),
+        ("2024-01-07", "1:00"),
+        ("2024-01-08", "2:00"),
+    )
+)
 AUDIT = [
     # run_id, run_date, dataset, status, started, finished, raw, curated, quarantined, duplicates, error
-    ("20240105-20240105-aaaaaaaaaa", "2024-01-06", "sales", "SUCCEEDED", "2024-01-06T03:00:00", "2024-01-06T03:02:00", 6, 5, 1, 0, None),
-    ("20240105-20240105-aaaaaaaaaa", "2024-01-06", "products", "SUCCEEDED", "2024-01-06T03:00:00", "2024-01-06T03:01:00", 3, 3, 0, 0, None),
-    ("20240106-20240106-bbbbbbbbbb", "2024-01-07", "sales", "FAILED", "2024-01-07T03:00:00", "2024-01-07T03:00:30", 2, 0, 0, 0, "boom"),
-    ("20240106-20240106-bbbbbbbbbb", "2024-01-07", "products", "SUCCEEDED", "2024-01-07T03:00:00", "2024-01-07T03:01:00", 3, 3, 0, 0, None),
+    ("20240105-20240105-aaaaaaaaaa", "2024-01-06", "sales", "SUCCEEDED", S1, F1, 6, 5, 1, 0, None),
+    ("20240105-20240105-aaaaaaaaaa", "2024-01-06", "products", "SUCCEEDED", S1, F2, 3, 3, 0, 0, None),
+    ("20240106-20240106-bbbbbbbbbb", "2024-01-07", "sales", "FAILED", S2, F3, 2, 0, 0, 0, "boom"),
+    ("20240106-20240106-bbbbbbbbbb", "2024-01-07", "products", "SUCCEEDED", S2, F4, 3, 3, 0, 0, None),
     # a re-run of the first run on a later day: its latest record replaces the first, never adds to it
-    ("20240105-20240105-aaaaaaaaaa", "2024-01-08", "sales", "SUCCEEDED", "2024-01-08T03:00:00", "2024-01-08T03:02:00", 6, 5, 1, 0, None),
+    ("20240105-20240105-aaaaaaaaaa", "2024-01-08", "sales", "SUCCEEDED", S3, F5, 6, 5, 1, 0, None),
 ]  # fmt: skip
 QUARANTINED = [
     ("20240105-20240105-aaaaaaaaaa", {"transaction_id": "X1", "price": "-3", "reason": "price:non_negative"}),
@@ -81,8 +92,8 @@ def _quarantine(lake_dir: Path, config: PipelineConfig) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(buffer.getvalue())
     glue_columns = [{"Name": c, "Type": "string"} for c in columns]
-    glue_columns += [{"Name": "reasons", "Type": "array<struct<rule:string,column:string,value:string,expected:string>>"},
-                     {"Name": "reason", "Type": "string"}]  # fmt: skip
+    reasons_type = "array<struct<rule:string,column:string,value:string,expected:string>>"
+    glue_columns += [{"Name": "reasons", "Type": reasons_type}, {"Name": "reason", "Type": "string"}]
     table = {
         "Name": "sales_quarantine",
         "DatabaseName": config.glue_database("curated"),
