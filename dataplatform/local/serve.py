@@ -4,8 +4,8 @@ The same app as the API Lambda (dataplatform/api/app.py) behind a local gateway 
 JWT, gateway.py), with the local Athena engine behind the same data-access interface (serve_engine.py). Uploads
 are real S3 presigned POSTs against an S3 started in-process (moto) that holds the raw bucket; a mirror copies
 every object landed there into `<lake>/s3/<raw bucket>/landing/...`, where the next `dataplatform run --local`
-ingests it. moto stores a POST upload without checking its policy (moto/s3/responses.py
-`_bucket_response_post`); S3 on AWS enforces it.
+ingests it. moto stores a POST upload without checking its policy, so the local S3 checks it first
+(post_policy.py): an oversize or non-CSV upload is refused locally as S3 refuses it.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class LocalApiServer:
     def _start(self) -> None:
         import boto3
         from botocore.config import Config
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
         from dataplatform.api.app import ApiApp, ApiServices
@@ -116,6 +116,7 @@ class LocalApiServer:
         from dataplatform.config import load_config, sql_dir_of
         from dataplatform.local import lake_store, landing
         from dataplatform.local.gateway import LocalGateway, Tokens
+        from dataplatform.local.post_policy import PostPolicyCheck
         from dataplatform.local.serve_engine import LocalQueryEngine
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per local S3 or API request
@@ -126,11 +127,11 @@ class LocalApiServer:
         raw_bucket = landing.raw_bucket_locally(lake_dir, config, options.config_file)
         known = lake_store.read_resources(lake_dir, config.project) or {}
 
-        moto = ThreadedMotoServer(ip_address=options.host, port=0, verbose=False)
-        moto.start()
-        self._closers.append(moto.stop)
-        host, port = moto.get_host_and_port()
-        self.s3_url = f"http://{host}:{port}"
+        local_s3 = PostPolicyCheck(DomainDispatcherApplication(create_backend_app))
+        s3_server = make_server(options.host, 0, local_s3, threaded=True, request_handler=MotoRequestHandler)
+        threading.Thread(target=s3_server.serve_forever, name="local-s3", daemon=True).start()
+        self._closers.append(s3_server.shutdown)
+        self.s3_url = f"http://{options.host}:{s3_server.server_port}"
         s3 = boto3.client(
             "s3",
             endpoint_url=self.s3_url,

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,8 +36,17 @@ datasets:
 CSV = b"Order ID,Date,Amount\nO1,2024-05-01,19.90\nO2,2024-05-02,-1.00\n"
 
 
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    # Not tmp_path: another pytest process of the same user may prune our basetemp during the long local run.
+    path = Path(tempfile.mkdtemp(prefix="dataplatform-api-upload-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.e2e
-def test_uploaded_csv_is_ingested_by_a_local_run(tmp_path: Path) -> None:
+def test_uploaded_csv_is_ingested_by_a_local_run(workdir: Path) -> None:
+    tmp_path = workdir
     (tmp_path / "pipeline.yaml").write_text(PIPELINE)
     lake = tmp_path / "lake"
     options = ServeOptions(config_file=tmp_path / "pipeline.yaml", lake_dir=lake, port=0, token="t0k")
