@@ -55,13 +55,13 @@ def check_policy(policy_b64: str, fields: dict[str, str], bucket: str, size: int
             if size > high:
                 raise PolicyViolation(
                     400, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({high} bytes)"
-                )  # noqa: E501
+                )
             if size < low:
                 raise PolicyViolation(
                     400,
                     "EntityTooSmall",
                     f"Your proposed upload is smaller than the minimum allowed size ({low} bytes)",
-                )  # noqa: E501
+                )
             continue
         else:
             operator, name, expected = condition[0].lower(), _condition_field(condition[1]), condition[2]
@@ -70,7 +70,7 @@ def check_policy(policy_b64: str, fields: dict[str, str], bucket: str, size: int
         if (operator == "eq" and actual != expected) or (operator == "starts-with" and not actual.startswith(expected)):
             raise PolicyViolation(
                 403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {json.dumps(condition)}"
-            )  # noqa: E501
+            )
     extra = sorted(set(values) - covered - EXEMPT - {"bucket"} - {k for k in values if k.startswith("x-ignore-")})
     if extra:
         raise PolicyViolation(403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {extra[0]}")
