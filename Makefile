@@ -13,6 +13,10 @@ DEPS_STAMP := $(VENV)/.stamp-deps
 COMPILE_STAMP := $(VENV)/.stamp-compiled
 JAVA_STAMP := $(VENV)/.stamp-java
 NODE_STAMP := node_modules/.stamp-npm
+# checkov pins its own boto3/botocore, older than the project's: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.stamp
+CHECKOV_VERSION := 3.3.30
 
 # Node 20 works with the pinned CLI; only the end-of-life banner is silenced.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -56,9 +60,15 @@ $(NODE_STAMP): package.json package-lock.json
 test: setup ## Run the whole test suite (pytest)
 	$(JAVA_ENV) $(PY) -m pytest
 
-synth: setup ## Synthesize the CloudFormation template (Docker-free bundling, cdk-nag, CFN validation), then cfn-lint it
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip --disable-pip-version-check install --quiet checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+synth: setup $(CHECKOV_STAMP) ## Synthesize the template (Docker-free bundling, cdk-nag, CFN validation), cfn-lint and checkov it
 	$(CDK) synth --quiet
 	$(VENV)/bin/cfn-lint -i W3005 -- cdk.out/*.template.json
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d cdk.out
 
 demo: setup ## Run the whole workflow locally on the sample data and print the marts (no AWS account needed)
 	$(JAVA_ENV) $(VENV)/bin/dataplatform demo

@@ -26,7 +26,7 @@ from dataplatform.api.access import ROUTES, RouteSpec
 from dataplatform.config import PipelineConfig
 from dataplatform.naming import database_names, function_name
 from infra.functions import lambda_environment, python_function
-from infra.nag import acknowledge
+from infra.nag import API_CHECKOV_FINDINGS, HEALTH_ROUTE_CHECKOV_FINDING, accept_checkov, acknowledge
 from infra.pandas_layer import layer_arn
 from infra.storage import Storage, allow_log_groups_to_use_key
 
@@ -80,6 +80,8 @@ class Api(Construct):
             environment={**lambda_environment(config, storage, FOLDER), "API_MARTS": ",".join(marts)},
             memory_mb=1024,
             timeout=Duration.seconds(29),  # API Gateway gives up at 30 s; the app answers 503 before
+            key=storage.key,
+            checkov_findings=API_CHECKOV_FINDINGS,
             layers=[lambda_.LayerVersion.from_layer_version_arn(self, "AwsSdkPandas", layer_arn(stack.region))],
         )
         self._grant(storage)
@@ -196,6 +198,7 @@ class Api(Construct):
             )
             routes[f"{spec.method} {spec.path}"] = route
             if spec.access == "public":
+                accept_checkov(route, HEALTH_ROUTE_CHECKOV_FINDING)
                 acknowledge(
                     route,
                     "AwsSolutions-APIG4",

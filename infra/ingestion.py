@@ -79,6 +79,7 @@ class Ingestion(Construct):
             root=root,
             config_file=config_file,
             environment=lambda_environment(self.config, self.storage, kind.lambda_folder),
+            key=self.storage.key,
             memory_mb=kind.memory_mb,
             timeout=Duration.minutes(15),
             ephemeral_storage_size=Size.mebibytes(kind.ephemeral_storage_mb),

@@ -73,7 +73,7 @@ class DataPlatformStack(Stack):
             config=config,
             functions=self.workflow_functions,
             ingest_functions=self.ingestion.functions,
-            athena_workgroup=storage.workgroup_name,
+            athena=storage.athena_target,
             refresh_steps=self.analytics.refresh_steps,
             assertion_steps=self.analytics.assertion_steps,
             alarm_topic=self.alerts.topic,

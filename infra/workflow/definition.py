@@ -20,7 +20,7 @@ from infra.workflow.analytics_phase import assertion_phase, refresh_phase
 from infra.workflow.failure_path import FailurePath
 from infra.workflow.ingest_phase import ingest_phase
 from infra.workflow.standardize_phase import standardize_phase
-from infra.workflow.tasks import lambda_step
+from infra.workflow.tasks import AthenaTarget, lambda_step
 from infra.workflow_functions import WorkflowFunctions
 
 
@@ -32,7 +32,7 @@ def pipeline_definition(
     ingest_functions: Mapping[str, lambda_.IFunction],
     refresh_steps: Sequence[AthenaStep],
     assertion_steps: Sequence[AthenaStep],
-    workgroup: str,
+    athena: AthenaTarget,
     alert_topic: sns.ITopic,
 ) -> sfn.IChainable:
     failures = FailurePath(scope, project=config.project, topic=alert_topic, write_audit=functions.write_audit)
@@ -52,11 +52,11 @@ def pipeline_definition(
     )
     phases = [
         *standardize_phase(scope, config=config, failures=failures),
-        *refresh_phase(scope, steps=refresh_steps, workgroup=workgroup, failures=failures),
+        *refresh_phase(scope, steps=refresh_steps, athena=athena, failures=failures),
         *assertion_phase(
             scope,
             steps=assertion_steps,
-            workgroup=workgroup,
+            athena=athena,
             check_quality=functions.check_quality,
             failures=failures,
         ),

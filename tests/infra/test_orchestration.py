@@ -53,7 +53,7 @@ def template(config: PipelineConfig, config_file: Path, tmp_path_factory: pytest
         config=config,
         functions=functions,
         ingest_functions=ingestion.functions,
-        athena_workgroup=storage.workgroup_name,
+        athena=storage.athena_target,
         refresh_steps=analytics.refresh_steps,
         assertion_steps=analytics.assertion_steps,
         alarm_topic=AlertTopic(stack, "Alerts", config=config, key=storage.key).topic,
