@@ -27,7 +27,7 @@ from dataplatform.config import PipelineConfig
 from dataplatform.naming import database_names, function_name
 from infra.functions import lambda_environment, python_function
 from infra.nag import API_CHECKOV_FINDINGS, HEALTH_ROUTE_CHECKOV_FINDING, accept_checkov, acknowledge
-from infra.pandas_layer import layer_arn
+from infra.pandas_layer import LAYER_CONTEXT, chosen_layer
 from infra.storage import Storage, allow_log_groups_to_use_key
 
 FOLDER = "api"
@@ -82,7 +82,7 @@ class Api(Construct):
             timeout=Duration.seconds(29),  # API Gateway gives up at 30 s; the app answers 503 before
             key=storage.key,
             checkov_findings=API_CHECKOV_FINDINGS,
-            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "AwsSdkPandas", layer_arn(stack.region))],
+            layers=self._layers(),
         )
         self._grant(storage)
         self.access_logs = self._access_log_group(storage)
@@ -114,6 +114,10 @@ class Api(Construct):
             self._caller_policies() if config.api.auth.mode == "iam" else (None, None)
         )
         CfnOutput(stack, "ApiUrl", value=self.stage.url, description="the HTTP API's base URL")
+
+    def _layers(self) -> list[lambda_.ILayerVersion]:
+        arn = chosen_layer(self.node.try_get_context(LAYER_CONTEXT), Stack.of(self).region)
+        return [lambda_.LayerVersion.from_layer_version_arn(self, "AwsSdkPandas", arn)] if arn else []
 
     def _grant(self, storage: Storage) -> None:
         """Athena in the workgroup over the curated, marts and audit databases; presigning into landing prefixes."""

@@ -44,6 +44,25 @@ LAYER_ARNS: dict[str, str] = {
 }
 
 
+LAYER_CONTEXT = "aws_sdk_pandas_layer"
+"""cdk.json context: `managed` (default: the ARN below for the stack's region), a layer ARN of your own (a region
+the table lacks, or a copy of the layer), or `none` (no layer: LocalStack's free tier cannot fetch AWS's public
+layers; the API then answers every query route with an error, the other routes work)."""
+
+
+def chosen_layer(setting: str | None, region: str) -> str | None:
+    """The layer ARN the API function gets for a `aws_sdk_pandas_layer` context value, or None for `none`."""
+    if setting in (None, "", "managed"):
+        return layer_arn(region)
+    if setting == "none":
+        return None
+    if not setting.startswith("arn:") or ":layer:" not in setting:
+        raise ValueError(
+            f"context {LAYER_CONTEXT}: expected managed, none or a Lambda layer version ARN, got {setting!r}"
+        )
+    return setting
+
+
 def layer_arn(region: str) -> str:
     """The layer for a region; a region it is not published in is an error naming the ones it is."""
     try:
