@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match, Template
 from dataplatform.api.access import ROUTES
 from dataplatform.config import PipelineConfig, parse_config
 from infra.api import Api
-from infra.pandas_layer import LAYER_ARNS, layer_arn
+from infra.pandas_layer import LAYER_ARNS, chosen_layer, layer_arn
 from infra.storage import Storage
 from tests.infra.conftest import ROOT, SMALL_PIPELINE, bare_stack, resources
 
@@ -95,3 +95,12 @@ def test_layer_is_pinned_per_region_and_unknown_regions_fail() -> None:
     assert all(":layer:AWSSDKPandas-Python312:" in arn and f":{region}:" in arn for region, arn in LAYER_ARNS.items())
     with pytest.raises(ValueError, match="not published in region 'mars-1'"):
         layer_arn("mars-1")
+
+
+def test_layer_context_managed_none_or_own_arn() -> None:
+    assert chosen_layer(None, "eu-west-1") == chosen_layer("managed", "eu-west-1") == LAYER_ARNS["eu-west-1"]
+    assert chosen_layer("none", "eu-west-1") is None
+    own = "arn:aws:lambda:eu-west-1:111122223333:layer:my-pandas:3"
+    assert chosen_layer(own, "mars-1") == own
+    with pytest.raises(ValueError, match="aws_sdk_pandas_layer"):
+        chosen_layer("latest", "eu-west-1")
