@@ -19,6 +19,10 @@ SPARK_JARS_POM := build-support/spark-jars/pom.xml
 SPARK_JARS_SUMS := build-support/spark-jars/jars.sha256
 SPARK_JARS_DIR := build/jars
 JARS_STAMP := $(SPARK_JARS_DIR)/.stamp-jars
+# checkov pins its own boto3/botocore, older than the project's: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.stamp
+CHECKOV_VERSION := 3.3.30
 
 # Node 20 works with the pinned CLI; only the end-of-life banner is silenced.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -26,7 +30,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 JAVA_ENV = JAVA_HOME="$$($(PY) -m infra.java_home)"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test synth demo lint format bundle-sizes clean
+.PHONY: help setup test synth demo permissions lint format bundle-sizes clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,9 +41,10 @@ $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
 	$(PYTHON) -m venv $(VENV)
 
-$(DEPS_STAMP): $(VENV)/bin/python requirements.txt requirements-dev.txt pyproject.toml
+$(DEPS_STAMP): $(VENV)/bin/python requirements.txt requirements-dev.txt requirements-layer.txt pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet --no-deps -r requirements-layer.txt
 	$(PIP) install --quiet --no-deps -e .
 	@touch $@
 
@@ -68,12 +73,24 @@ $(NODE_STAMP): package.json package-lock.json
 test: setup ## Run the whole test suite (pytest)
 	$(JAVA_ENV) $(PY) -m pytest
 
-synth: setup ## Synthesize the CloudFormation template (Docker-free bundling, cdk-nag, CFN validation), then cfn-lint it
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip --disable-pip-version-check install --quiet checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+synth: setup $(CHECKOV_STAMP) ## Synthesize the template (Docker-free bundling, cdk-nag, CFN validation), cfn-lint and checkov it
 	$(CDK) synth --quiet
 	$(VENV)/bin/cfn-lint -i W3005 -- cdk.out/*.template.json
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d cdk.out
 
 demo: setup ## Run the whole workflow locally on the sample data and print the marts (no AWS account needed)
 	$(JAVA_ENV) $(VENV)/bin/dataplatform demo
+
+permissions: setup ## Run the demo twice with IAM reports; write the grants no call used to docs/permissions.md
+	@work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	$(JAVA_ENV) DATAPLATFORM_LAKE_DIR=$$work/lake $(VENV)/bin/dataplatform demo --fresh --iam-report $$work/fresh.jsonl && \
+	$(JAVA_ENV) DATAPLATFORM_LAKE_DIR=$$work/lake $(VENV)/bin/dataplatform demo --iam-report $$work/again.jsonl && \
+	$(PY) -m dataplatform.local.iam.unused $$work/fresh.jsonl $$work/again.jsonl --out docs/permissions.md
 
 lint: setup ## ruff: lint and check formatting
 	$(VENV)/bin/ruff check .

@@ -96,9 +96,10 @@ class Analytics(Construct):
                 query_string=query,
                 work_group=workgroup_name,
             )
-            self.steps.append(AthenaStep(sql_file.name, sql_file.kind, sql_file.severity, database, query, named))
+            step_query = sql_file.workflow_query(params, database_names)  # assertions: just the count
+            self.steps.append(AthenaStep(sql_file.name, sql_file.kind, sql_file.severity, database, step_query, named))
             if sql_file.kind != "ddl":  # DDL creates real tables; the staged twins only view them (extra_tables)
-                staged_query = sql_file.render(params, staged)
+                staged_query = sql_file.workflow_query(params, staged)
                 self.staged_steps.append(
                     AthenaStep(
                         sql_file.name, sql_file.kind, sql_file.severity, staged[sql_file.database], staged_query, None

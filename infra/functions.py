@@ -8,13 +8,14 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dataplatform.config.models import PipelineConfig
 from infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, lambda_code
-from infra.nag import LAMBDA_RUNTIME_REASON, XRAY_REASON, acknowledge
+from infra.nag import LAMBDA_CHECKOV_FINDINGS, LAMBDA_RUNTIME_REASON, XRAY_REASON, accept_checkov, acknowledge
 from infra.storage import Storage
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -46,11 +47,14 @@ def python_function(
     environment: dict[str, str],
     memory_mb: int,
     timeout: Duration,
+    key: kms.IKey,
+    checkov_findings: dict[str, str] = LAMBDA_CHECKOV_FINDINGS,
     **function_options: Any,
 ) -> tuple[lambda_.Function, iam.Role]:
     """`lambdas/<folder>/handler.handler` with a role of its own that callers grant least privilege to.
 
-    Retries belong to the state machine (with continuation cursors), so async invoke retries are off.
+    Retries belong to the state machine (with continuation cursors), so async invoke retries are off. The lake
+    key encrypts its log group and its environment (Storage lets CloudWatch Logs use it for /aws/lambda/<project>-*).
     """
     role = iam.Role(
         scope,
@@ -59,7 +63,11 @@ def python_function(
         description=role_description,
     )
     log_group = logs.LogGroup(
-        scope, f"{construct_id}Logs", log_group_name=f"/aws/lambda/{function_name}", retention=LOG_RETENTION
+        scope,
+        f"{construct_id}Logs",
+        log_group_name=f"/aws/lambda/{function_name}",
+        retention=LOG_RETENTION,
+        encryption_key=key,
     )
     log_group.grant_write(role)
     function = lambda_.Function(
@@ -77,9 +85,11 @@ def python_function(
         log_group=log_group,
         tracing=lambda_.Tracing.ACTIVE,
         environment=environment,
+        environment_encryption=key,
         retry_attempts=0,
         **function_options,
     )
     acknowledge(function, "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
+    accept_checkov(function, checkov_findings)
     acknowledge(role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
     return function, role

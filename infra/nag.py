@@ -1,4 +1,5 @@
-"""cdk-nag: AwsSolutions checks on the whole app, with every acknowledged finding explained.
+"""Security scanners' findings: cdk-nag (AwsSolutions, at every synth) and checkov (on the template, in `make synth`),
+each acknowledged finding with its reason on the resource it concerns (docs/checkov.md lists checkov's).
 
 Findings are acknowledged where the permission is granted, on the narrowest construct, and by exact finding id
 (cdk-nag ids carry the wildcard resource or action, e.g. `AwsSolutions-IAM5[Resource::<RawBucket.Arn>/raw/x/*]`),
@@ -92,3 +93,43 @@ def acknowledge_athena_task_arns(role: IConstruct) -> None:
 def apply_nag(app: App, stack: Stack) -> None:
     """Run AwsSolutions on every stack at synth; unacknowledged findings fail the synth."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+
+
+# checkov reads `Metadata.checkov.skip` of a CloudFormation resource: [{id, comment}].
+LAMBDA_CHECKOV_FINDINGS = {
+    "CKV_AWS_115": "No reserved concurrency: the state machine bounds it (one invocation per dataset and chunk, Map "
+    "concurrency), and reserving it would take from the account's unreserved pool (new accounts have 10).",
+    "CKV_AWS_116": "Invoked synchronously by Step Functions only, where a failure goes to the state machine's "
+    "Retry/Catch, the SNS alert and the FAILED audit record; a Lambda DLQ applies to asynchronous invokes only.",
+    "CKV_AWS_117": "Not in a VPC by default: the functions reach S3, Secrets Manager and public source APIs. A "
+    "Postgres source that needs a private network sets `vpc: true`, which places that function in the VPC given "
+    "by the postgres_vpc_id context.",
+}
+ACCESS_LOG_BUCKET_FINDING = {
+    "CKV_AWS_18": "This is the access-log bucket itself: S3 server access logs of the other buckets are delivered "
+    "here; logging it into itself would log every log delivery.",
+}
+
+
+API_CHECKOV_FINDINGS = {
+    "CKV_AWS_115": "No reserved concurrency: the API stage's throttling (api.throttling in pipeline.yaml) bounds "
+    "the invocations, and reserving concurrency would take from the account's unreserved pool.",
+    "CKV_AWS_116": "Invoked synchronously by API Gateway only: a failure is answered to the caller as an error "
+    "response; a Lambda DLQ applies to asynchronous invokes only.",
+    "CKV_AWS_117": "Not in a VPC: the API function reaches Athena, Glue and S3 through their public endpoints and "
+    "reads nothing on a private network.",
+}
+HEALTH_ROUTE_CHECKOV_FINDING = {
+    "CKV_AWS_309": "GET /health is the one route without authorization on purpose: a liveness probe that reads "
+    "nothing and answers only the project name; every other route has the IAM or JWT authorizer.",
+}
+
+
+def accept_checkov(construct: IConstruct, findings: dict[str, str]) -> None:
+    """Record checkov findings accepted for this construct's CloudFormation resource, with their reasons."""
+    resource = construct.node.default_child if not isinstance(construct, CfnResource) else construct
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to annotate")
+    skips = [{"id": check, "comment": reason} for check, reason in sorted(findings.items())]
+    existing = (resource.get_metadata("checkov") or {}).get("skip", [])
+    resource.add_metadata("checkov", {"skip": [*existing, *skips]})

@@ -8,8 +8,11 @@ from typing import Any
 from aws_cdk import Stack, Tags
 from constructs import Construct
 
+from dataplatform.api.data_access import defined_marts, served_marts
+from dataplatform.athena import load_sql_files
 from dataplatform.config.models import PipelineConfig
 from infra.analytics import Analytics
+from infra.api import Api
 from infra.audit_table import AuditTable
 from infra.ingestion import Ingestion
 from infra.maintenance import Maintenance
@@ -72,7 +75,7 @@ class DataPlatformStack(Stack):
             config=config,
             functions=self.workflow_functions,
             ingest_functions=self.ingestion.functions,
-            athena_workgroup=storage.workgroup_name,
+            athena=storage.athena_target,
             refresh_steps=self.analytics.refresh_steps,
             staged_refresh_steps=self.analytics.staged_refresh_steps,
             assertion_steps=self.analytics.assertion_steps,
@@ -104,13 +107,26 @@ class DataPlatformStack(Stack):
             key=storage.key,
         )
         self.maintenance = Maintenance(self, "Maintenance", config=config, storage=storage)
+        self.api = Api(
+            self,
+            "Api",
+            config=config,
+            storage=storage,
+            root=root,
+            config_file=config_file,
+            marts=served_marts(config, defined_marts(load_sql_files(sql_dir))),
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             config=config,
             topic=self.alerts.topic,
             state_machine=self.orchestration.state_machine,
-            functions={**self.workflow_functions.functions, **self.ingestion.functions_by_folder},
+            functions={
+                **self.workflow_functions.functions,
+                **self.ingestion.functions_by_folder,
+                "api": self.api.function,
+            },
             glue_job_names=[
                 *(self.standardization.job_name(d) for d in config.datasets),
                 self.standardization.publish_job_name,

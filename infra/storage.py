@@ -13,7 +13,8 @@ from constructs import Construct
 from dataplatform.config.models import PipelineConfig
 from dataplatform.layout import LANDING_ROOT, Lake, LakeKeys
 from dataplatform.naming import STAGED_ZONES, database_names, staged_database, workgroup_name
-from infra.nag import PREFIX_REASON, acknowledge, bucket_object_finding
+from infra.nag import ACCESS_LOG_BUCKET_FINDING, PREFIX_REASON, accept_checkov, acknowledge, bucket_object_finding
+from infra.workflow.tasks import AthenaTarget
 
 # Athena cancels any query that scans more than this; a runaway mart query then costs cents, not dollars.
 DEFAULT_BYTES_SCANNED_CUTOFF = 10 * 1024**3
@@ -52,6 +53,8 @@ class Storage(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
+        # Every pipeline Lambda's log group (/aws/lambda/<project>-...) is encrypted with this key.
+        allow_log_groups_to_use_key(self.key, f"/aws/lambda/{project}-*")
 
         # S3 server access logging cannot deliver into a KMS-encrypted bucket, so this one uses SSE-S3.
         self.access_log_bucket = s3.Bucket(
@@ -72,6 +75,7 @@ class Storage(Construct):
                 )
             ],
         )
+        accept_checkov(self.access_log_bucket, ACCESS_LOG_BUCKET_FINDING)
 
         raw_rules = [
             s3.LifecycleRule(
@@ -111,7 +115,9 @@ class Storage(Construct):
             )
 
         self.workgroup_name = workgroup_name(project)
-        self.athena_output_location = f"s3://{self.athena_results_bucket.bucket_name}/athena/"
+        athena_prefix = "athena"
+        self.athena_output_location = f"s3://{self.athena_results_bucket.bucket_name}/{athena_prefix}/"
+        self.athena_target = AthenaTarget(self.workgroup_name, self.athena_results_bucket, athena_prefix)
         self.workgroup = athena.CfnWorkGroup(
             self,
             "Workgroup",
@@ -175,9 +181,9 @@ class Storage(Construct):
 
     def grant_athena_query(self, grantee: iam.IGrantable) -> None:
         """Run queries in the workgroup and read/write its encrypted results (used by the workflow)."""
-        workgroup_arn = Stack.of(self).format_arn(
-            service="athena", resource="workgroup", resource_name=self.workgroup_name
-        )
+        stack = Stack.of(self)
+        workgroup_arn = stack.format_arn(service="athena", resource="workgroup", resource_name=self.workgroup_name)
+        catalog_arn = stack.format_arn(service="athena", resource="datacatalog", resource_name="AwsDataCatalog")
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
@@ -186,8 +192,9 @@ class Storage(Construct):
                     "athena:GetQueryResults",
                     "athena:StopQueryExecution",
                     "athena:GetWorkGroup",
+                    "athena:GetDataCatalog",
                 ],
-                resources=[workgroup_arn],
+                resources=[workgroup_arn, catalog_arn],
             )
         )
         grantee.grant_principal.add_to_principal_policy(
@@ -209,7 +216,7 @@ class Storage(Construct):
         A prefix may contain `*` (`LakeKeys.any_run_prefix`). Reading is always granted: a writer re-reads its
         own objects (manifests, continuation parts). Encryption uses the lake key.
         """
-        actions = ["s3:GetObject", "s3:GetObjectVersion"]
+        actions = ["s3:GetObject"]  # no s3:GetObjectVersion: nothing reads an older version (docs/permissions.md)
         if write:
             actions += ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
         if delete:

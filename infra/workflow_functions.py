@@ -47,6 +47,7 @@ class WorkflowFunctions(Construct):
                 root=root,
                 config_file=config_file,
                 environment=lambda_environment(config, storage, folder),
+                key=storage.key,
                 memory_mb=512,
                 timeout=Duration.minutes(5),
             )

@@ -25,6 +25,12 @@ LakeDirOption = Annotated[
 WindowOption = Annotated[str | None, typer.Option("--window", help="START:END (ISO dates, inclusive)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only the run summary as JSON")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show the JVM/moto/handler log live")]
+IamReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--iam-report", help="Write every permission decision of the run (role, action, resource) as JSON Lines"
+    ),
+]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -116,6 +122,7 @@ def demo(
     window: WindowOption = None,
     lake_dir: LakeDirOption = None,
     verbose: VerboseOption = False,
+    iam_report: IamReportOption = None,
 ) -> None:
     """Run the sample pipeline locally: sample Postgres and APIs, moto, Spark, DuckDB; print the marts."""
     from dataplatform.local.local_run import LocalRunRequest
@@ -123,7 +130,7 @@ def demo(
     from dataplatform.local.sample_data import DEFAULT_WINDOW
 
     window_given = _window(window) or (DEFAULT_WINDOW[0].isoformat(), DEFAULT_WINDOW[1].isoformat())
-    options = LocalOptions(lake_dir=lake_dir, scale=scale, fresh=fresh, sample_services=True)
+    options = LocalOptions(lake_dir=lake_dir, scale=scale, fresh=fresh, sample_services=True, iam_report=iam_report)
     raise typer.Exit(_run_local(LocalRunRequest(options, window=window_given, as_json=as_json, verbose=verbose)))
 
 
@@ -148,6 +155,7 @@ def run(
     secrets: Annotated[
         Path | None, typer.Option("--secrets", help="Local secrets file (default: .local-secrets.yaml beside config)")
     ] = None,
+    iam_report: IamReportOption = None,
 ) -> None:
     """Run the pipeline once and follow it: on AWS (the deployed state machine) or, with --local, on this machine."""
     selected = _datasets(datasets)
@@ -162,7 +170,9 @@ def run(
     if not config.is_file():
         raise fail(f"{config}: file not found")
     use_samples = config.resolve() == SAMPLE_CONFIG if sample_services is None else sample_services
-    options = LocalOptions(config=config, lake_dir=lake_dir, sample_services=use_samples, secrets_file=secrets)
+    options = LocalOptions(
+        config=config, lake_dir=lake_dir, sample_services=use_samples, secrets_file=secrets, iam_report=iam_report
+    )
     raise typer.Exit(
         _run_local(LocalRunRequest(options, window=window_given, datasets=selected, as_json=as_json, verbose=verbose))
     )
@@ -202,6 +212,20 @@ def land(
         typer.echo(f"landed {uri}")
     where = "the next scheduled or landing-triggered run" if aws else "the next `dataplatform run --local`"
     typer.echo(f"{len(landed)} file(s) for {dataset}; {where} ingests them")
+
+
+@app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1", min=0, max=65535)] = 8765,
+    lake_dir: LakeDirOption = None,
+    config: ConfigOption = Path("pipeline.yaml"),
+) -> None:
+    """Serve the HTTP API (the deployed routes) on 127.0.0.1 over the local lake, with local uploads."""
+    from dataplatform.local.serve import ServeOptions
+    from dataplatform.local.serve import serve as serve_api
+
+    _config(config)  # a bad config fails here with its messages
+    raise typer.Exit(serve_api(ServeOptions(config_file=config, lake_dir=lake_dir, port=port), echo=typer.echo))
 
 
 def main() -> None:

@@ -59,6 +59,7 @@ def audit_record(
         "curated_rows": standardize.get("curated_rows"),
         "quarantined_rows": standardize.get("quarantined_rows"),
         "duplicate_rows": standardize.get("duplicate_rows"),
+        "rejected_files": ingest.get("rejected"),
         "watermark_previous": (manifest.get("watermark") or {}).get("previous"),
         "watermark_committed": committed,
         "published_snapshot_id": published.get("published_snapshot_id"),

@@ -16,11 +16,11 @@ from constructs import Construct
 
 from infra.analytics import AthenaStep
 from infra.workflow.failure_path import ALL_ERRORS, FailurePath
-from infra.workflow.tasks import athena_step, item_failure, lambda_step
+from infra.workflow.tasks import AthenaTarget, athena_step, item_failure, lambda_step
 
 
 def refresh_phase(
-    scope: Construct, *, steps: Sequence[AthenaStep], workgroup: str, failures: FailurePath, name: str = "Refresh"
+    scope: Construct, *, steps: Sequence[AthenaStep], athena: AthenaTarget, failures: FailurePath, name: str = "Refresh"
 ) -> list[sfn.IChainable]:
     """`<name>Queries` then `<name>`: the DDL and CREATE OR REPLACE VIEW statements, one at a time."""
     if not steps:
@@ -38,7 +38,7 @@ def refresh_phase(
         max_concurrency=1,  # views build on each other: keep the given order
         result_path=sfn.JsonPath.DISCARD,
     )
-    refresh = athena_step(scope, f"{name}Query", workgroup)
+    refresh = athena_step(scope, f"{name}Query", athena)
     refresh.add_catch(item_failure(scope, name, "$.name", f"{name}Failed"), errors=ALL_ERRORS, result_path="$.caught")
     refresh_map.item_processor(refresh)
     failures.catch(refresh_map, name)
@@ -49,7 +49,7 @@ def assertion_phase(
     scope: Construct,
     *,
     steps: Sequence[AthenaStep],
-    workgroup: str,
+    athena: AthenaTarget,
     check_quality: lambda_.IFunction,
     failures: FailurePath,
 ) -> list[sfn.IChainable]:
@@ -63,7 +63,7 @@ def assertion_phase(
         result_path="$.dq",
     )
     dq_map = sfn.Map(scope, "Assertions", items_path="$.dq", max_concurrency=4, result_path="$.dq")
-    assertion = athena_step(scope, "AssertionQuery", workgroup)
+    assertion = athena_step(scope, "AssertionQuery", athena)
     assertion.add_catch(
         item_failure(scope, "Assertion", "$.name", "AssertionFailed"), errors=ALL_ERRORS, result_path="$.caught"
     )

@@ -22,7 +22,7 @@ from infra.workflow.failure_path import FailurePath
 from infra.workflow.ingest_phase import ingest_phase
 from infra.workflow.publish_phase import audit_phase, publish_step
 from infra.workflow.standardize_phase import standardize_phase
-from infra.workflow.tasks import lambda_step
+from infra.workflow.tasks import AthenaTarget, lambda_step
 from infra.workflow_functions import WorkflowFunctions
 
 
@@ -37,7 +37,7 @@ def pipeline_definition(
     assertion_steps: Sequence[AthenaStep],
     extra_tables: Sequence[str],
     publish_job_name: str,
-    workgroup: str,
+    athena: AthenaTarget,
     alert_topic: sns.ITopic,
 ) -> sfn.IChainable:
     failures = FailurePath(scope, project=config.project, topic=alert_topic, write_audit=functions.write_audit)
@@ -64,11 +64,11 @@ def pipeline_definition(
             staged_refresh_steps=staged_refresh_steps,
             assertion_steps=assertion_steps,
             extra_tables=extra_tables,
-            workgroup=workgroup,
+            athena=athena,
             failures=failures,
         ),
         publish_step(scope, job_name=publish_job_name, failures=failures),
-        *refresh_phase(scope, steps=refresh_steps, workgroup=workgroup, failures=failures),
+        *refresh_phase(scope, steps=refresh_steps, athena=athena, failures=failures),
     ]
     for state in phases:
         chain = chain.next(state)

@@ -21,7 +21,7 @@ from infra.analytics import AthenaStep
 from infra.workflow.analytics_phase import assertion_phase, refresh_phase
 from infra.workflow.failure_path import ALL_ERRORS, FailurePath
 from infra.workflow.standardize_phase import GLUE_TRANSIENT_ERRORS
-from infra.workflow.tasks import athena_step, item_failure, lambda_step
+from infra.workflow.tasks import AthenaTarget, athena_step, item_failure, lambda_step
 
 
 def audit_phase(
@@ -32,7 +32,7 @@ def audit_phase(
     staged_refresh_steps: Sequence[AthenaStep],
     assertion_steps: Sequence[AthenaStep],
     extra_tables: Sequence[str],
-    workgroup: str,
+    athena: AthenaTarget,
     failures: FailurePath,
 ) -> list[sfn.IChainable]:
     """The staged views, the staged marts, the assertions over them and their verdict (none without assertions)."""
@@ -49,7 +49,7 @@ def audit_phase(
     views = sfn.Map(
         scope, "StagedViews", items_path="$.staging.statements", max_concurrency=4, result_path=sfn.JsonPath.DISCARD
     )
-    view = athena_step(scope, "StagedViewQuery", workgroup)
+    view = athena_step(scope, "StagedViewQuery", athena)
     view.add_catch(
         item_failure(scope, "StagedViews", "$.name", "StagedViewFailed"), errors=ALL_ERRORS, result_path="$.caught"
     )
@@ -58,10 +58,8 @@ def audit_phase(
     return [
         prepare,
         views,
-        *refresh_phase(scope, steps=staged_refresh_steps, workgroup=workgroup, failures=failures, name="StagedRefresh"),
-        *assertion_phase(
-            scope, steps=assertion_steps, workgroup=workgroup, check_quality=check_quality, failures=failures
-        ),
+        *refresh_phase(scope, steps=staged_refresh_steps, athena=athena, failures=failures, name="StagedRefresh"),
+        *assertion_phase(scope, steps=assertion_steps, athena=athena, check_quality=check_quality, failures=failures),
     ]
 
 

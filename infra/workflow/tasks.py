@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -48,21 +50,48 @@ def lambda_step(
     return task
 
 
-def athena_step(scope: Construct, state_id: str, workgroup: str) -> tasks.AthenaStartQueryExecution:
-    """Run the item's `$.sql` in `$.database` to completion; keeps the query execution id and state."""
-    task = tasks.AthenaStartQueryExecution(
+@dataclass(frozen=True)
+class AthenaTarget:
+    """Where the workflow's queries run: the workgroup and its (enforced) result location."""
+
+    workgroup: str
+    results_bucket: s3.IBucket
+    results_prefix: str
+    """Without slashes at either end."""
+
+    @property
+    def output_location(self) -> str:
+        return f"s3://{self.results_bucket.bucket_name}/{self.results_prefix}/"
+
+
+def athena_step(scope: Construct, state_id: str, athena: AthenaTarget) -> sfn.CustomState:
+    """Run the item's `$.sql` in `$.database` to completion (`athena:startQueryExecution.sync`); keeps the query
+    execution id and state.
+
+    A CustomState rather than aws-cdk-lib's AthenaStartQueryExecution: that construct always grants
+    s3:CreateBucket/ListBucket/GetBucketLocation/GetObject on Resource '*'. The stack grants exactly what the
+    queries read and write instead (Storage.grant_athena_query, the data prefixes, Analytics' Glue statements).
+    """
+    partition = Stack.of(scope).partition
+    task = sfn.CustomState(
         scope,
         state_id,
-        query_string=sfn.JsonPath.string_at("$.sql"),
-        query_execution_context=tasks.QueryExecutionContext(database_name=sfn.JsonPath.string_at("$.database")),
-        work_group=workgroup,
-        integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-        # Only scalars: QueryExecution has datetimes.
-        result_selector={
-            "query_execution_id.$": "$.QueryExecution.QueryExecutionId",
-            "state.$": "$.QueryExecution.Status.State",
+        state_json={
+            "Type": "Task",
+            "Resource": f"arn:{partition}:states:::athena:startQueryExecution.sync",
+            "Parameters": {
+                "QueryString.$": "$.sql",
+                "QueryExecutionContext": {"Database.$": "$.database"},
+                "WorkGroup": athena.workgroup,
+                "ResultConfiguration": {"OutputLocation": athena.output_location},
+            },
+            # Only scalars: QueryExecution has datetimes.
+            "ResultSelector": {
+                "query_execution_id.$": "$.QueryExecution.QueryExecutionId",
+                "state.$": "$.QueryExecution.Status.State",
+            },
+            "ResultPath": "$.query",
         },
-        result_path="$.query",
     )
     task.add_retry(
         errors=["Athena.TooManyRequestsException", "Athena.InternalServerException"],

@@ -54,7 +54,7 @@ def template(config: PipelineConfig, config_file: Path, tmp_path_factory: pytest
         config=config,
         functions=functions,
         ingest_functions=ingestion.functions,
-        athena_workgroup=storage.workgroup_name,
+        athena=storage.athena_target,
         refresh_steps=analytics.refresh_steps,
         staged_refresh_steps=analytics.staged_refresh_steps,
         assertion_steps=analytics.assertion_steps,

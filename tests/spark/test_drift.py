@@ -29,7 +29,15 @@ def test_freeze_fails_naming_the_column_and_writes_nothing(lake: IcebergLake) ->
 
 
 @pytest.mark.faults
-def test_type_drift_goes_to_quarantine_and_evolve_adds_a_nullable_string(lake: IcebergLake) -> None:
+def test_type_drift_goes_to_quarantine_and_evolve_adds_a_nullable_string(
+    spark: SparkSession, aws: AwsClients, config: PipelineConfig
+) -> None:
+    customers = config.datasets["customers"]
+    evolving = customers.model_copy(
+        update={"contract": customers.contract.model_copy(update={"schema_drift": "evolve"})}
+    )  # freeze is the default; this dataset opts in to new columns
+    config = config.model_copy(update={"datasets": {**config.datasets, "customers": evolving}})
+    lake = IcebergLake(spark, aws, config, "driftevolve")
     first = [{"Customer_ID": 3, "Customer_Name": "Cy", "Age": 41, "Date_Joined": "2022-12-01",
               "updated_at": "2024-02-01T00:00:00Z"}]  # fmt: skip
     lake.run("customers", "run-0", (lake.raw("customers", "run-0", "jsonl.gz", [first]),))

@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 from dataplatform.local.spark_runner import GlueJobError, run_glue_job
 from dataplatform.transform.iceberg import table_identifier
 from tests.spark import fixtures as fx
-from tests.spark.conftest import ROOT
+from tests.spark.conftest import spark_config_text
 from tests.spark.iceberg_lake import AwsClients
 from tests.spark.rawdata import CURATED_BUCKET, RAW_BUCKET, write_raw
 
@@ -28,7 +28,7 @@ ROOTS = {
 def s3(aws: AwsClients) -> Any:
     for bucket in (RAW_BUCKET, CURATED_BUCKET):
         aws.s3.create_bucket(Bucket=bucket)
-    aws.s3.put_object(Bucket=CURATED_BUCKET, Key="config/pipeline.yaml", Body=(ROOT / "pipeline.yaml").read_bytes())
+    aws.s3.put_object(Bucket=CURATED_BUCKET, Key="config/pipeline.yaml", Body=spark_config_text().encode())
     aws.glue.create_database(DatabaseInput={"Name": "retail_curated"})  # the stack declares it
     return aws.s3
 
