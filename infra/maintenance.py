@@ -40,7 +40,7 @@ class Maintenance(Construct):
             result_path="$.queries",
         )
         each = sfn.Map(self, "Maintain", items_path="$.queries", max_concurrency=1, result_path=sfn.JsonPath.DISCARD)
-        each.item_processor(athena_step(self, "MaintenanceQuery", storage.workgroup_name))
+        each.item_processor(athena_step(self, "MaintenanceQuery", storage.athena_target))
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

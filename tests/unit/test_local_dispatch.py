@@ -145,6 +145,9 @@ class _Iam:
     def as_job(self, job_name: str) -> Any:
         return contextlib.nullcontext()
 
+    def as_runner(self) -> Any:
+        return contextlib.nullcontext()
+
 
 class _Platform:
     def __init__(self) -> None:
