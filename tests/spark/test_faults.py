@@ -152,8 +152,8 @@ def test_an_update_moving_a_key_to_another_partition_leaves_one_row(lake: Iceber
 
 def test_an_old_window_run_again_after_newer_runs_resurrects_nothing(lake: IcebergLake) -> None:
     def customers(name: str, updated: str) -> list[dict[str, Any]]:
-        return [{"Customer_ID": 500, "Customer_Name": name, "Age": 30, "Date_Joined": "2023-01-05",
-                 "updated_at": updated}]  # fmt: skip
+        return [{"Customer_ID": 500, "Customer_Name": name, "Age": 30, "Gender": "Female", "Location": "Berlin",
+                 "Date_Joined": "2023-01-05", "updated_at": updated}]  # fmt: skip
 
     old = lake.raw("customers", "w-old", "jsonl.gz", [customers("Old", "2024-01-01T00:00:00Z")],
                    created_at=datetime(2024, 1, 2, tzinfo=UTC))  # fmt: skip
