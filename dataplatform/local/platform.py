@@ -313,6 +313,7 @@ class LocalPlatform:
     def _execute(self, state_machine_arn: str, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """Start an execution and wait for it: (execution ARN, describe_execution)."""
         sfn = self.client("stepfunctions")
+        self.iam.use_state_machine(state_machine_arn.rsplit(":", 1)[1])
         execution_arn = sfn.start_execution(
             stateMachineArn=state_machine_arn, name=f"local-{uuid.uuid4().hex[:12]}", input=json.dumps(request)
         )["executionArn"]
