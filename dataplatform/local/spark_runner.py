@@ -72,8 +72,11 @@ def _job_kind(job_name: str, config: PipelineConfig) -> str | None:
 
 
 def session_for(s3: Any, curated_root: str) -> SparkSession:
-    """A session on the client's endpoint, with the credentials boto3 resolves from the environment."""
-    frozen = boto3.Session().get_credentials().get_frozen_credentials()
+    """A session on the client's endpoint, with the credentials boto3's default session signs with: in the local
+    platform the task's role (the job's, as Glue runs it), so the JVM's S3A and Iceberg calls are checked against
+    that role's policy like the job's boto3 calls (docs/local-runner.md, "Permissions")."""
+    session = boto3.DEFAULT_SESSION or boto3.Session()  # the platform's default session signs as the task
+    frozen = session.get_credentials().get_frozen_credentials()
     credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
     return job_session(s3.meta.endpoint_url, curated_root, credentials, s3.meta.region_name)
 

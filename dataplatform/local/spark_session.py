@@ -108,6 +108,7 @@ class _Base:
     lock = threading.Lock()
     session: SparkSession | None = None
     endpoint: str | None = None
+    credentials: Credentials | None = None
 
 
 def base_session() -> SparkSession:
@@ -153,10 +154,11 @@ def job_session(endpoint: str, warehouse: str, credentials: Credentials, region:
     """A session for one job run against `endpoint`: Glue's Iceberg catalog settings, then the local additions."""
     base = base_session()
     with _Base.lock:
-        if _Base.endpoint != endpoint:
-            # S3A caches one client per bucket name; buckets of an earlier platform may have had the same names.
+        if (_Base.endpoint, _Base.credentials) != (endpoint, credentials):
+            # S3A caches one client per bucket name, with the credentials it was created with: a job of another
+            # role, or buckets of an earlier platform with the same names, need new ones.
             base.sparkContext._jvm.org.apache.hadoop.fs.FileSystem.closeAll()  # type: ignore[union-attr]
-            _Base.endpoint = endpoint
+            _Base.endpoint, _Base.credentials = endpoint, credentials
     session = base.newSession()
     settings = {**catalog_conf(warehouse), **endpoint_conf(endpoint, region), **credentials_conf(credentials)}
     settings.pop("spark.sql.extensions")  # set on the JVM already
@@ -174,3 +176,4 @@ def stop() -> None:
             _Base.session.stop()
         _Base.session = None
         _Base.endpoint = None
+        _Base.credentials = None
