@@ -69,6 +69,10 @@ def credentials_conf(credentials: Credentials) -> dict[str, str]:
     """S3A's credential settings (the raw reads); Iceberg's clients take the same credentials from JVM system
     properties (`apply_credentials`). The one place a job's credentials enter the local session."""
     conf = {
+        # A FileSystem per use, built from this session's settings: S3A's process-wide cache would hand a job the
+        # file system (and keys) another job's session created.
+        "fs.s3a.impl.disable.cache": "true",
+        "fs.s3.impl.disable.cache": "true",
         "fs.s3a.access.key": credentials.access_key_id,
         "fs.s3a.secret.key": credentials.secret_access_key,
         "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
