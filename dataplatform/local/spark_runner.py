@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import boto3
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
 from dataplatform.config import PipelineConfig
@@ -48,6 +49,18 @@ CONVENIENCE_ARGUMENTS = ("raw_bucket", "curated_bucket", "curated_database")
 
 class GlueJobError(RuntimeError):
     """The local job run was started wrongly (unknown job, bad arguments)."""
+
+
+class JvmError(RuntimeError):
+    """A Spark/Iceberg call of the job failed in the JVM: the root cause's one line, as Glue reports it (the Java
+    stack trace would bury an AccessDenied message in the run's error)."""
+
+
+def _root_cause(exc: Py4JJavaError) -> str:
+    cause = exc.java_exception
+    while cause.getCause() is not None:
+        cause = cause.getCause()
+    return str(cause.toString()).splitlines()[0]
 
 
 def _check_argument_names(arguments: dict[str, str], accepted: tuple[str, ...]) -> None:
@@ -116,9 +129,12 @@ def run_glue_job(
         raise GlueJobError(f"InvalidInputException: job {job_name!r} standardizes {kind!r}, not {args.dataset!r}")
     session = spark or session_for(s3, args.curated_root)
     job_run_id = f"jr_local_{uuid.uuid4().hex}"
-    if isinstance(args, PublishArguments):
-        record: dict[str, Any] = run_publish(args, spark=session, s3=s3)
-    else:
-        record = run_job(args, spark=session, s3=s3)
+    try:
+        if isinstance(args, PublishArguments):
+            record: dict[str, Any] = run_publish(args, spark=session, s3=s3)
+        else:
+            record = run_job(args, spark=session, s3=s3)
+    except Py4JJavaError as exc:
+        raise JvmError(_root_cause(exc)) from exc
     logger.info("local Glue job %s (%s): %s", job_name, job_run_id, record)
     return {"JobName": job_name, "JobRunId": job_run_id, "JobRunState": "SUCCEEDED", "Record": record}
