@@ -7,8 +7,9 @@ Parquet zone had), in one run on one JVM.
 The job's own code (dataplatform.transform) against a moto server with Glue's optimistic locking, raw read through
 S3A, Iceberg written through GlueCatalog + S3FileIO, as in `dataplatform demo`. Join dates spread over ~1,400 days
 like the sample's. Prints one JSON object: seconds per (transform, rows), the data files each wrote, and the ratios
-day/month at each size and largest/smallest size per transform. Session start is reported apart. Timings on a
-shared 2-core machine vary 3-5x between runs: compare the ratios of one run, not absolute seconds across runs.
+day/month at each size and largest/smallest size per transform. Session start and a warm-up run (the JVM's first
+Iceberg commit) are not measured. Timings on a shared 2-core machine vary 3-5x between runs: compare the ratios of
+one run, not absolute seconds across runs.
 """
 
 from __future__ import annotations
@@ -85,31 +86,44 @@ def main() -> None:
     config = load_config(ROOT / "pipeline.yaml", env={})
     report: dict[str, Any] = {"benchmark": "customers_scale", "session_start_s": round(session_start, 2), "runs": {}}
     seconds: dict[tuple[str, int], float] = {}
+    warmup = IcebergLake(spark, aws, config, "bench_warmup")  # the JVM's first Iceberg commit loads its classes
+    warmup.run("customers", "r1", (warmup.raw("customers", "r1", "jsonl.gz", [customers(10)]),))
     try:
-        for rows in sizes:
-            for transform in ("month", "day"):
+        for transform in ("month", "day"):  # month first: a JVM out of memory ends the run
+            for rows in sizes:
                 contract = config.datasets["customers"].contract.model_copy(update={"partition_transform": transform})
                 dataset = config.datasets["customers"].model_copy(update={"contract": contract})
                 variant = config.model_copy(update={"datasets": {**config.datasets, "customers": dataset}})
                 name = f"bench_{transform}_{rows}"
                 lake = IcebergLake(spark, aws, variant, name)
-                item = lake.raw(
-                    "customers", "r1", "jsonl.gz", [customers(rows)], created_at=datetime(2024, 3, 1, tzinfo=UTC)
-                )
+                joined = datetime(2024, 3, 1, tzinfo=UTC)
+                item = lake.raw("customers", "r1", "jsonl.gz", [customers(rows)], created_at=joined)
                 t0 = time.perf_counter()
-                result = lake.run("customers", "r1", (item,))  # stage on the branch, then publish
+                try:
+                    result = lake.run("customers", "r1", (item,))  # stage on the branch, then publish
+                except Exception as exc:  # e.g. the JVM's heap: one open Parquet writer per partition
+                    report["runs"][f"{transform}@{rows}"] = {"failed": str(exc).splitlines()[0][:300]}
+                    raise StopIteration from exc
                 seconds[(transform, rows)] = elapsed = time.perf_counter() - t0
                 assert result.curated_rows == rows, result.record()
                 report["runs"][f"{transform}@{rows}"] = {
                     "seconds": round(elapsed, 2),
                     "data_files": data_files(aws, f"{name}/curated/customers/data/"),
                 }
+    except StopIteration:
+        pass
     finally:
         server.stop()
     small, large = min(sizes), max(sizes)
-    report["ratio_day_to_month"] = {str(n): round(seconds[("day", n)] / seconds[("month", n)], 2) for n in sizes}
+    report["ratio_day_to_month"] = {
+        str(n): round(seconds[("day", n)] / seconds[("month", n)], 2)
+        for n in sizes
+        if ("day", n) in seconds and ("month", n) in seconds
+    }
     report["ratio_largest_to_smallest"] = {
-        t: round(seconds[(t, large)] / seconds[(t, small)], 2) for t in ("month", "day")
+        t: round(seconds[(t, large)] / seconds[(t, small)], 2)
+        for t in ("month", "day")
+        if (t, large) in seconds and (t, small) in seconds
     }
     report["load_average"] = os.getloadavg()[0]
     report["peak_rss_mb_python"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
