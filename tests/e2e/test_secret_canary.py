@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataplatform.local.runner import LocalOptions, LocalPlatform
+from dataplatform.local.platform import LocalOptions, LocalPlatform
 
 from dataplatform.ingest import lambda_support
 from dataplatform.local.apis import CustomerApi
