@@ -124,9 +124,9 @@ def test_only_csv_reads_the_landing_prefix(template: Template) -> None:
 def test_csv_moves_rejected_landing_files_to_its_rejected_prefix(template: Template) -> None:
     statements = json.loads(_policy_text(template, "csv"))
     writes = [st for st in statements if "s3:PutObject" in st["Action"]]
-    assert any("/rejected/sales/*" in json.dumps(st["Resource"]) for st in writes)
+    assert any("/rejected/orders/*" in json.dumps(st["Resource"]) for st in writes)
     deletes = [st for st in statements if "s3:DeleteObject" in st["Action"]]
-    assert any("/landing/sales/*" in json.dumps(st["Resource"]) for st in deletes)
+    assert any("/landing/orders/*" in json.dumps(st["Resource"]) for st in deletes)
     assert "rejected/" not in _policy_text(template, "rest") + _policy_text(template, "postgres")
 
 
