@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -104,6 +105,33 @@ class GzipStreamUpload:
         self.upload.abort()
 
 
+class RawPartMismatchError(RuntimeError):
+    """A stored part is not what its sidecar says: another writer changed the run's raw prefix."""
+
+
+def verify_part(s3: Any, bucket: str, raw_file: RawFile) -> None:
+    obj = s3.get_object(Bucket=bucket, Key=raw_file.key)
+    digest, size = hashlib.sha256(), 0
+    for block in obj["Body"].iter_chunks(1024 * 1024):
+        digest.update(block)
+        size += len(block)
+    if size != raw_file.bytes or digest.hexdigest() != raw_file.sha256:
+        raise RawPartMismatchError(
+            f"s3://{bucket}/{raw_file.key}: its sidecar says {raw_file.bytes} bytes, sha256 {raw_file.sha256[:12]}..., "
+            f"the stored object has {size} bytes, sha256 {digest.hexdigest()[:12]}...; another writer changed this "
+            "run's raw data, so no manifest is written"
+        )
+
+
+PART_NAME = re.compile(r"^(?:_parts/)?part-(\d{5})\.")
+
+
+def part_number(name: str) -> int | None:
+    """N of `part-NNNNN.<ext>` or `_parts/part-NNNNN.json` (relative to the run prefix); None for other keys."""
+    match = PART_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
 class RawDeleteError(RuntimeError):
     """S3 refused to delete some keys (DeleteObjects answers 200 and lists them as errors)."""
 
@@ -165,6 +193,17 @@ class RawWriter:
             files.append(RawFile.model_validate_json(body))
         return files
 
+    def verified_parts(self) -> list[RawFile]:
+        """`parts()`, each checked against the stored object: its size and sha256 must be the sidecar's.
+
+        A part rewritten by another writer, or a sidecar left by a call that died, must not enter the manifest
+        (its rows would be lost, or counted twice); reading the parts back costs one GET each, streamed.
+        """
+        files = self.parts()
+        for raw_file in files:
+            verify_part(self.s3, self.bucket, raw_file)
+        return files
+
     # ------------------------------------------------------------------ rejected source files
     def record_rejection(self, rejection: dict[str, Any]) -> None:
         """A sidecar `_rejected/<hash of source>.json`; kept when a later step of the call fails, like the move
@@ -202,8 +241,10 @@ class RawWriter:
         schema: list[SchemaField],
         previous: str | None,
         proposed: str | None,
+        files: list[RawFile] | None = None,
     ) -> tuple[RawManifest, str]:
-        files = self.parts()
+        """The manifest of `files` (already verified by the caller), or of every part, verified now."""
+        files = self.verified_parts() if files is None else files
         manifest = RawManifest(
             dataset=self.dataset,
             run_id=self.run_id,
@@ -248,6 +289,16 @@ class RawWriter:
     def clear_run(self) -> None:
         """Remove leftovers of an earlier failed attempt of this run before starting afresh."""
         self._delete(self._list(self.prefix))
+
+    def clear_parts_from(self, index: int) -> None:
+        """Remove parts and sidecars numbered `index` or higher: what a call that died (a Lambda timeout kills
+        it before it can undo its writes) left behind; the retried call writes those numbers again."""
+        leftovers = [
+            key
+            for key in self._list(self.prefix)
+            if (number := part_number(key[len(self.prefix) :])) is not None and number >= index
+        ]
+        self._delete(leftovers)
 
     def discard_this_call(self) -> None:
         """Undo this call's writes, so a failure leaves raw as it was (earlier calls' parts stay for a retry)."""

@@ -130,7 +130,15 @@ def test_lambda_tasks_call_the_pipeline_functions_and_keep_their_whole_result(te
         "window.$": "$.window",
         "ingest_date.$": "$.ingest_date",
         "cursor.$": "$.cursor",
+        "owner.$": "$$.Execution.Name",
     }
+    # A second execution of the window waits for the lease holder, then fails naming it.
+    lease_retry = [r for r in states["IngestCsv"]["Retry"] if r["ErrorEquals"] == ["LeaseHeldError"]]
+    assert lease_retry == [
+        {"ErrorEquals": ["LeaseHeldError"], "IntervalSeconds": 60, "MaxAttempts": 5, "BackoffRate": 2}
+    ]
+    assert states["CommitState"]["Parameters"]["owner.$"] == "$$.Execution.Name"
+    assert states["WriteAuditFailed"]["Parameters"]["owner.$"] == "$$.Execution.Name"
 
 
 def test_jsonpath_only_standard_logged_traced(template: Template) -> None:
