@@ -180,6 +180,14 @@ def _undo(store: StateStore, written: list[tuple[_Advance, str]]) -> list[str]:
     return stuck
 
 
+def check_commit(s3: Any, lake: Lake, run_id: str, datasets: list[str]) -> None:
+    """The checks of `commit`, writing nothing: StateConflictError if committing `run_id` now would conflict.
+    For a step that must not make a run's data visible when its commit is bound to fail (publish)."""
+    store = StateStore(s3, lake)
+    for dataset in datasets:
+        _plan(store, s3, lake, run_id, dataset)
+
+
 def commit(s3: Any, lake: Lake, run_id: str, datasets: list[str], owner: str = UNNAMED_OWNER) -> dict[str, str | None]:
     """Advance every dataset's state to the watermark its manifest of `run_id` proposes: all of them, or none.
 

@@ -12,7 +12,7 @@ from ingest_support import LAKE, aws_module, body, s3_fixture  # noqa: F401
 
 from dataplatform.lease import LeaseStore
 from dataplatform.manifest import RawFile, RawManifest, Watermark
-from dataplatform.state import DatasetState, StateConflictError, StateStore, commit
+from dataplatform.state import DatasetState, StateConflictError, StateStore, check_commit, commit
 from dataplatform.workflow.audit import write_audit
 
 DATASETS = ["alpha", "beta", "gamma", "delta"]
@@ -69,6 +69,8 @@ def test_a_conflict_on_the_fourth_dataset_commits_none(s3: Any, fault: Any) -> N
     StateStore(s3, LAKE).write(DatasetState(dataset="delta", watermark="d-a", run_id="run-a", updated_at=STARTED), None)
     before = states(s3)
 
+    with pytest.raises(StateConflictError, match=r"'delta'.*written by run run-a"):
+        check_commit(s3, LAKE, "run-b", DATASETS)  # what publish asks before it makes anything visible
     with pytest.raises(
         StateConflictError, match=r"'delta'.*written by run run-a.*no dataset of this run was committed"
     ):
