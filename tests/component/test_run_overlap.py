@@ -26,6 +26,7 @@ from dataplatform.ingest import run_ingest
 from dataplatform.ingest.base import IngestRequest, Progress, TimeBudget
 from dataplatform.ingest.raw_writer import RawPartMismatchError, RawWriter
 from dataplatform.lease import INGEST_TTL, RUN_TTL, LeaseHeldError, LeaseLostError, LeaseStore
+from dataplatform.state import commit
 from dataplatform.workflow.audit import write_audit
 
 HEADER = "Transaction_ID,Customer_ID,Product_ID,Quantity,Price,Currency,Transaction_Date\n"
@@ -198,3 +199,43 @@ def test_a_failed_run_releases_its_executions_leases_in_its_audit(s3: Any) -> No
     assert store.read("run-1", "sales")[0].released_at is not None
     assert store.read("run-1", "customers")[0].released_at is None
     assert ingest(s3, sales_request("exec-b")).status == "done"  # the window starts again at once
+
+
+def expire_lease(s3: Any, run_id: str, dataset: str) -> None:
+    """What time does to the lease of an execution that was stopped without its failure path."""
+    lease, _ = LeaseStore(s3, LAKE).read(run_id, dataset)
+    expired = lease.model_copy(update={"expires_at": datetime.now(UTC) - timedelta(seconds=1)})
+    s3.put_object(Bucket=LAKE.curated_bucket, Key=LAKE.lease_key(run_id, dataset), Body=expired.model_dump_json())
+
+
+@pytest.mark.faults
+def test_an_execution_stopped_between_ingest_and_commit_then_the_window_again(s3: Any, fault: Any) -> None:
+    offered = land_sales(s3, 3, rows_per_file=2)
+    stopped = ingest(s3, sales_request("exec-a"))
+    assert stopped.rows == offered
+    expire_lease(s3, "run-1", "sales")  # exec-a never reached commit_state nor its failure path
+
+    again = ingest(s3, sales_request("exec-b"))
+    committed = commit(s3, LAKE, "run-1", ["sales"], owner="exec-b")
+    m = manifest(s3, again.manifest_uri)
+    assert committed["sales"] is not None and LeaseStore(s3, LAKE).read("run-1", "sales")[0].released_at
+    assert len(m["files"]) == 3  # the stopped attempt's parts were replaced, not added to
+    fault.injected(
+        "crash between steps: execution stopped after ingest, window started again", rows_in=offered, rows_out=m["rows"]
+    )
+
+
+@pytest.mark.faults
+def test_a_window_started_again_after_its_commit_changes_nothing(s3: Any, fault: Any) -> None:
+    offered = land_sales(s3, 2, rows_per_file=3)
+    first = ingest(s3, sales_request("exec-a"))
+    commit(s3, LAKE, "run-1", ["sales"], owner="exec-a")  # the audit step never ran: the execution died here
+    parts = keys(s3, LAKE.raw_bucket, "raw/sales/")
+    land_sales(s3, 2, rows_per_file=3)  # the same files landed again, unchanged (same ETags)
+
+    again = ingest(s3, sales_request("exec-b"))
+    assert commit(s3, LAKE, "run-1", ["sales"], owner="exec-b") == commit(s3, LAKE, "run-1", ["sales"])
+    assert keys(s3, LAKE.raw_bucket, "raw/sales/") == parts and again.manifest_uri == first.manifest_uri
+    fault.injected(
+        "crash between steps: commit done, audit never written, window again", rows_in=offered, rows_out=again.rows
+    )
