@@ -284,3 +284,11 @@ def test_definition_passes_cloudformation_validation_without_acknowledgments(tem
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
     assert "${" not in json.dumps(machine["Properties"]["DefinitionString"])
     assert "cfn-lint" not in machine.get("Metadata", {})
+
+
+def test_a_run_lease_outlives_no_execution(template: Template) -> None:
+    """After its manifest a (run, dataset) lease lasts RUN_TTL: as long as an execution may run, so a running
+    execution never loses its raw data to another, and a stopped one blocks its window no longer than that."""
+    from dataplatform.lease import RUN_TTL
+
+    assert _definition(template)["TimeoutSeconds"] == int(RUN_TTL.total_seconds())
