@@ -148,7 +148,19 @@ class _Advance:
     before: DatasetState | None
     etag: str | None
     done: bool
-    """This run already committed the dataset (a retried commit step)."""
+    """Nothing to write: this run already committed the dataset (a retried commit step), or `superseded`."""
+    superseded: bool = False
+    """An overlapping run committed every landing file this run ingested for the dataset: none is left to commit."""
+
+
+def _superseded(store: StateStore, manifest: RawManifest) -> bool:
+    """Landing runs overlap (every file that lands starts one, and a scheduled run reads the same prefix): when
+    another run committed every file version of this run's CSV manifest, this run has nothing of its own to commit
+    (a CSV watermark, the latest LastModified, only informs). A file only this run saw keeps it a conflict."""
+    return manifest.format == "csv.gz" and all(
+        f.source and f.source_etag and store.is_processed(manifest.dataset, f.source, f.source_etag)
+        for f in manifest.files
+    )
 
 
 def _plan(store: StateStore, s3: Any, lake: Lake, run_id: str, dataset: str) -> _Advance:
@@ -159,6 +171,8 @@ def _plan(store: StateStore, s3: Any, lake: Lake, run_id: str, dataset: str) -> 
     current = state.watermark if state else None
     if state is not None and state.run_id == run_id and current == target:
         return _Advance(dataset, manifest, target, state, etag, done=True)
+    if current != previous and _superseded(store, manifest):
+        return _Advance(dataset, manifest, current, state, etag, done=True, superseded=True)
     if current != previous:
         raise StateConflictError(
             dataset,
@@ -194,7 +208,8 @@ def commit(s3: Any, lake: Lake, run_id: str, datasets: list[str], owner: str = U
     Every dataset is checked before any state is written: when one no longer holds its manifest's `previous`
     watermark (another run committed in between), StateConflictError names it and nothing is written. A
     conditional put that loses a race after that puts back the states this call already wrote. Idempotent: a
-    retried commit (the step died between two datasets) finishes the rest. Processed-file markers are written
+    retried commit (the step died between two datasets) finishes the rest. A CSV dataset whose every file an
+    overlapping run already committed is superseded: not written, and left out of the result. Processed-file markers are written
     once every state is, then `owner`'s (run, dataset) leases are released (dataplatform/lease.py).
     """
     store = StateStore(s3, lake)
@@ -223,7 +238,7 @@ def commit(s3: Any, lake: Lake, run_id: str, datasets: list[str], owner: str = U
     leases = LeaseStore(s3, lake)
     for dataset in datasets:
         leases.release(run_id, dataset, owner)
-    return {advance.dataset: advance.target for advance in plans}
+    return {advance.dataset: advance.target for advance in plans if not advance.superseded}
 
 
 def committed_by(s3: Any, lake: Lake, run_id: str, dataset: str) -> tuple[bool, str | None]:
