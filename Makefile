@@ -35,9 +35,10 @@ $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
 	$(PYTHON) -m venv $(VENV)
 
-$(DEPS_STAMP): $(VENV)/bin/python requirements.txt requirements-dev.txt pyproject.toml
+$(DEPS_STAMP): $(VENV)/bin/python requirements.txt requirements-dev.txt requirements-layer.txt pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet --no-deps -r requirements-layer.txt
 	$(PIP) install --quiet --no-deps -e .
 	@touch $@
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.correlation_paths import API_GATEWAY_HTTP
 from aws_lambda_powertools.utilities.parser import event_parser
 from pydantic import BaseModel
 
@@ -37,3 +38,9 @@ class Observability:
             return self.logger.inject_lambda_context(log_event=False)(traced)
 
         return wrap
+
+    def http_handler(self, function: Handler) -> Handler:
+        """An API Gateway handler: the Powertools resolver parses the event into its own typed event
+        (APIGatewayProxyEventV2); logs carry the request id as correlation id."""
+        traced = self.tracer.capture_lambda_handler(self.metrics.log_metrics(function))
+        return self.logger.inject_lambda_context(log_event=False, correlation_id_path=API_GATEWAY_HTTP)(traced)

@@ -48,6 +48,7 @@ def python_function(
     memory_mb: int,
     timeout: Duration,
     key: kms.IKey,
+    checkov_findings: dict[str, str] = LAMBDA_CHECKOV_FINDINGS,
     **function_options: Any,
 ) -> tuple[lambda_.Function, iam.Role]:
     """`lambdas/<folder>/handler.handler` with a role of its own that callers grant least privilege to.
@@ -89,6 +90,6 @@ def python_function(
         **function_options,
     )
     acknowledge(function, "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
-    accept_checkov(function, LAMBDA_CHECKOV_FINDINGS)
+    accept_checkov(function, checkov_findings)
     acknowledge(role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
     return function, role

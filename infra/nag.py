@@ -94,6 +94,20 @@ ACCESS_LOG_BUCKET_FINDING = {
 }
 
 
+API_CHECKOV_FINDINGS = {
+    "CKV_AWS_115": "No reserved concurrency: the API stage's throttling (api.throttling in pipeline.yaml) bounds "
+    "the invocations, and reserving concurrency would take from the account's unreserved pool.",
+    "CKV_AWS_116": "Invoked synchronously by API Gateway only: a failure is answered to the caller as an error "
+    "response; a Lambda DLQ applies to asynchronous invokes only.",
+    "CKV_AWS_117": "Not in a VPC: the API function reaches Athena, Glue and S3 through their public endpoints and "
+    "reads nothing on a private network.",
+}
+HEALTH_ROUTE_CHECKOV_FINDING = {
+    "CKV_AWS_309": "GET /health is the one route without authorization on purpose: a liveness probe that reads "
+    "nothing and answers only the project name; every other route has the IAM or JWT authorizer.",
+}
+
+
 def accept_checkov(construct: IConstruct, findings: dict[str, str]) -> None:
     """Record checkov findings accepted for this construct's CloudFormation resource, with their reasons."""
     resource = construct.node.default_child if not isinstance(construct, CfnResource) else construct

@@ -8,8 +8,11 @@ from typing import Any
 from aws_cdk import Stack, Tags
 from constructs import Construct
 
+from dataplatform.api.data_access import defined_marts, served_marts
+from dataplatform.athena import load_sql_files
 from dataplatform.config.models import PipelineConfig
 from infra.analytics import Analytics
+from infra.api import Api
 from infra.audit_table import AuditTable
 from infra.ingestion import Ingestion
 from infra.monitoring import AlertTopic, Monitoring
@@ -99,12 +102,25 @@ class DataPlatformStack(Stack):
             raw_bucket=storage.raw_bucket,
             key=storage.key,
         )
+        self.api = Api(
+            self,
+            "Api",
+            config=config,
+            storage=storage,
+            root=root,
+            config_file=config_file,
+            marts=served_marts(config, defined_marts(load_sql_files(sql_dir))),
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             config=config,
             topic=self.alerts.topic,
             state_machine=self.orchestration.state_machine,
-            functions={**self.workflow_functions.functions, **self.ingestion.functions_by_folder},
+            functions={
+                **self.workflow_functions.functions,
+                **self.ingestion.functions_by_folder,
+                "api": self.api.function,
+            },
             glue_job_names=[self.standardization.job_name(d) for d in config.datasets],
         )

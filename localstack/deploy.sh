@@ -59,7 +59,10 @@ case "${1:-deploy}" in
     ;;
   deploy)
     bootstrap
+    # LocalStack's free tier refuses functions with AWS's public layers ("Fetching shared layers from AWS is a pro
+    # feature"): the API function deploys without the AWS SDK for pandas layer here (infra/pandas_layer.py).
     cdk deploy --all --require-approval never --progress events --output "$OUTDIR" "${app_args[@]}" \
+      -c aws_sdk_pandas_layer=none \
       --outputs-file "${CDK_OUTPUTS_FILE:-$OUTDIR/outputs.json}" >&2
     echo "deploy.sh: deployed to $ENDPOINT ($AWS_REGION); outputs in ${CDK_OUTPUTS_FILE:-$OUTDIR/outputs.json}"
     ;;

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from dataplatform.config.api import ApiConfig
 from dataplatform.config.conversion import check_conversion, check_rates_contract
 from dataplatform.config.number_format import NumberFormat
 from dataplatform.config.sources import CsvSource, PostgresSource, RestSource, Source
@@ -341,6 +342,8 @@ class PipelineConfig(StrictModel):
     segments: Segments = Segments()
     quality: Quality = Quality()
     alerts: Alerts = Alerts()
+    api: ApiConfig = ApiConfig()
+    """The HTTP API (auth, CORS, uploads, throttling): dataplatform/config/api.py."""
     default_window_days: Annotated[int, Field(gt=0)] = 1
     """A scheduled run without a window covers the previous N days."""
     sql_dir: str = "sql"
@@ -368,7 +371,28 @@ class PipelineConfig(StrictModel):
                     self.datasets[ds.contract.currency.rates_dataset].contract, ds.contract.currency.rates_dataset
                 )
         self.waves()  # raises on a cycle
+        self._upload_limits()
         return self
+
+    def _upload_limits(self) -> None:
+        for name in self.api.uploads.per_dataset_max_mb:
+            if name not in self.uploadable_datasets():
+                raise PydanticCustomError(
+                    "api_uploads",
+                    "'{name}' is not a CSV dataset reading a landing/ prefix; uploadable: {names}",
+                    {
+                        "at": f"api.uploads.per_dataset_max_mb.{name}",
+                        "name": name,
+                        "names": ", ".join(self.uploadable_datasets()) or "none",
+                    },
+                )
+
+    def uploadable_datasets(self) -> dict[str, str]:
+        """CSV datasets that read a landing prefix -> that prefix: where an API upload lands."""
+        prefixes = {name: ds.source.access().landing_prefix for name, ds in self.datasets.items()}
+        return {
+            name: prefix for name, prefix in prefixes.items() if prefix and self.datasets[name].source.kind == "csv"
+        }
 
     def waves(self) -> list[list[str]]:
         """Datasets grouped into standardization waves (sorted): each wave depends only on earlier ones."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -89,10 +88,6 @@ class TimeBudget:
     def __init__(self, remaining_s: Callable[[], float] | None = None, margin_s: float = 60.0) -> None:
         self._remaining = remaining_s
         self.margin_s = margin_s
-
-    @classmethod
-    def until(cls, deadline_monotonic: float, margin_s: float = 0.0) -> TimeBudget:
-        return cls(lambda: deadline_monotonic - time.monotonic(), margin_s)
 
     def exhausted(self) -> bool:
         return self._remaining is not None and self._remaining() < self.margin_s

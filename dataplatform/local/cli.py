@@ -214,6 +214,20 @@ def land(
     typer.echo(f"{len(landed)} file(s) for {dataset}; {where} ingests them")
 
 
+@app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1", min=0, max=65535)] = 8765,
+    lake_dir: LakeDirOption = None,
+    config: ConfigOption = Path("pipeline.yaml"),
+) -> None:
+    """Serve the HTTP API (the deployed routes) on 127.0.0.1 over the local lake, with local uploads."""
+    from dataplatform.local.serve import ServeOptions
+    from dataplatform.local.serve import serve as serve_api
+
+    _config(config)  # a bad config fails here with its messages
+    raise typer.Exit(serve_api(ServeOptions(config_file=config, lake_dir=lake_dir, port=port), echo=typer.echo))
+
+
 def main() -> None:
     app()
 

@@ -150,3 +150,6 @@ def _print_outcome(
     config_hint = "" if options.config is None else f" --config {options.config}"
     console.print(f"log: {log_path}", markup=False)
     console.print(f'query it: dataplatform query{config_hint} "SELECT * FROM curated.<dataset> LIMIT 10"', markup=False)
+    lake_hint = "" if options.lake_dir is None else f" --lake-dir {options.lake_dir}"
+    console.print(f"serve the HTTP API over it: dataplatform serve{config_hint}{lake_hint}  (then GET /kpi/summary)",
+                  markup=False)  # fmt: skip

@@ -26,7 +26,6 @@ NUMBER_TEXT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 TRUE_TEXT = ("true", "t", "yes", "y", "1")
 FALSE_TEXT = ("false", "f", "no", "n", "0")
 DEFAULT_DATE_FORMAT = "yyyy-MM-dd"
-REASON_FIELDS = ("rule", "column", "value", "expected")
 REASON_TYPE = "struct<rule:string,column:string,value:string,expected:string>"
 
 

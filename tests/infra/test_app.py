@@ -56,16 +56,19 @@ def test_named_queries_wait_for_the_workgroup(synth: Synth) -> None:
         assert query["Properties"]["WorkGroup"] == {"Ref": workgroup_id}, logical_id
 
 
-def test_every_function_of_the_app_is_alarmed_and_called_by_the_workflow(synth: Synth) -> None:
+def test_every_function_of_the_app_is_alarmed_and_called_by_the_workflow_or_the_api(synth: Synth) -> None:
     functions = synth.resources("AWS::Lambda::Function")
     config = load_config(ROOT / "pipeline.yaml")
     kinds = {ds.source.kind for ds in config.datasets.values()}
-    assert len(functions) == 4 + len(kinds)  # the workflow's own four, one per source kind; no CDK helpers
+    # the workflow's own four, one per source kind, the API's; no CDK helpers
+    assert len(functions) == 4 + len(kinds) + 1
     (machine,) = synth.resources("AWS::StepFunctions::StateMachine").values()
     definition = json.dumps(machine["Properties"]["DefinitionString"])
+    integrations = json.dumps(synth.resources("AWS::ApiGatewayV2::Integration"))
     alarmed = json.dumps(synth.resources("AWS::CloudWatch::Alarm"))
     for logical_id in functions:
-        assert logical_id in definition, f"{logical_id} is not called by the state machine"
+        called = logical_id in definition or logical_id in integrations
+        assert called, f"{logical_id} is called neither by the state machine nor by the API"
         assert alarmed.count(f'"Ref": "{logical_id}"') == 2, f"{logical_id}: expected an errors and a throttles alarm"
 
 

@@ -34,6 +34,7 @@ FALLBACK_OK = (
     "AWS::CloudFormation::CustomResource",
     "AWS::CDK::",
     "AWS::CloudWatch::Dashboard",
+    "AWS::ApiGatewayV2::",  # HTTP APIs are not in the free tier ("AWS::ApiGatewayV2::Api is not supported")
 )
 LAMBDA_KEYS = ("Handler", "Runtime", "Timeout", "MemorySize", "Environment", "Role", "Architectures", "TracingConfig")
 

@@ -18,7 +18,7 @@ Statements:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ from dataplatform.athena.sqlfiles import (
 )
 from dataplatform.config import PipelineConfig
 from dataplatform.local.athena import dialect, macros, metadata
+from dataplatform.local.athena.parameters import ParameterError
+from dataplatform.local.athena.parameters import bind as bind_parameters
 from dataplatform.local.athena.table_catalogs import (
     Catalog,
     GlueCatalog,
@@ -301,10 +303,18 @@ class LocalAthena:
         except SqlFileError as exc:
             raise AthenaQueryError(str(exc), sql=sql, stage="render", source=source) from exc
 
-    def execute(self, sql: str, *, source: str | None = None, database: str | None = None) -> QueryResult:
+    def execute(
+        self,
+        sql: str,
+        *,
+        source: str | None = None,
+        database: str | None = None,
+        parameters: Sequence[str] | None = None,
+    ) -> QueryResult:
         """Run one Athena SQL statement (logical or real database names, `{{ param }}` placeholders allowed).
 
         `database` is Athena's QueryExecutionContext.Database: where unqualified table names are looked up.
+        `parameters` are Athena's ExecutionParameters: one SQL literal's text per `?` (`parameters.py`).
         """
         rendered = self.render(sql, source=source or "<sql>")
         self._use(database, rendered, source)
@@ -325,6 +335,11 @@ class LocalAthena:
                 f"expected exactly one statement, found {len(statements)}", sql=rendered, stage="parse", source=source
             )
         statement = statements[0]
+        if parameters is not None:
+            try:
+                statement = bind_parameters(statement, parameters, READ_DIALECT)
+            except ParameterError as exc:
+                raise AthenaQueryError(str(exc), sql=rendered, stage="parse", source=source) from exc
         try:
             shown = metadata.answer(statement, self.catalog, self.databases, self._current_db)
         except dialect.NotSupported as exc:
