@@ -209,8 +209,9 @@ def commit(s3: Any, lake: Lake, run_id: str, datasets: list[str], owner: str = U
     watermark (another run committed in between), StateConflictError names it and nothing is written. A
     conditional put that loses a race after that puts back the states this call already wrote. Idempotent: a
     retried commit (the step died between two datasets) finishes the rest. A CSV dataset whose every file an
-    overlapping run already committed is superseded: not written, and left out of the result. Processed-file markers are written
-    once every state is, then `owner`'s (run, dataset) leases are released (dataplatform/lease.py).
+    overlapping run already committed is superseded: not written, and left out of the result. Processed-file
+    markers are written once every state is, then `owner`'s (run, dataset) leases are released
+    (dataplatform/lease.py).
     """
     store = StateStore(s3, lake)
     plans = [_plan(store, s3, lake, run_id, dataset) for dataset in datasets]
