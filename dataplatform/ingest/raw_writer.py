@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dataplatform.layout import Lake
+from dataplatform.lease import UNNAMED_OWNER
 from dataplatform.manifest import RawFile, RawFormat, RawManifest, SchemaField, Watermark
 
 MULTIPART_CHUNK = 8 * 1024 * 1024
@@ -123,6 +124,9 @@ def verify_part(s3: Any, bucket: str, raw_file: RawFile) -> None:
         )
 
 
+OWNER_METADATA = "owner"
+"""S3 user metadata of a sidecar (`x-amz-meta-owner`): the execution that wrote the part."""
+
 PART_NAME = re.compile(r"^(?:_parts/)?part-(\d{5})\.")
 
 
@@ -139,9 +143,20 @@ class RawDeleteError(RuntimeError):
 class RawWriter:
     """The raw prefix of one (dataset, ingest_date, run_id)."""
 
-    def __init__(self, s3: Any, lake: Lake, dataset: str, ingest_date: date, run_id: str, raw_format: RawFormat):
+    def __init__(
+        self,
+        s3: Any,
+        lake: Lake,
+        dataset: str,
+        ingest_date: date,
+        run_id: str,
+        raw_format: RawFormat,
+        owner: str = UNNAMED_OWNER,
+    ) -> None:
         self.s3, self.lake, self.dataset, self.ingest_date, self.run_id = s3, lake, dataset, ingest_date, run_id
         self.format = raw_format
+        self.owner = owner
+        """The execution writing (the lease holder): each sidecar carries it, so a part of another writer is seen."""
         self.bucket = lake.raw_bucket
         self.prefix = lake.raw_run_prefix(dataset, ingest_date, run_id)
         self.written_this_call: list[str] = []
@@ -181,27 +196,43 @@ class RawWriter:
         sidecar = self._sidecar_key(index)
         self.written_this_call.append(sidecar)
         self.s3.put_object(
-            Bucket=self.bucket, Key=sidecar, Body=raw_file.model_dump_json().encode(), ContentType="application/json"
+            Bucket=self.bucket,
+            Key=sidecar,
+            Body=raw_file.model_dump_json().encode(),
+            ContentType="application/json",
+            Metadata={OWNER_METADATA: self.owner},
         )
         return raw_file
 
+    def _sidecars(self) -> list[tuple[RawFile, str | None]]:
+        """Every part's sidecar (earlier Lambda calls' included), in part order, with the writer it names."""
+        found: list[tuple[RawFile, str | None]] = []
+        for key in sorted(self._list(f"{self.prefix}_parts/")):
+            obj = self.s3.get_object(Bucket=self.bucket, Key=key)
+            found.append((RawFile.model_validate_json(obj["Body"].read()), obj.get("Metadata", {}).get(OWNER_METADATA)))
+        return found
+
     def parts(self) -> list[RawFile]:
         """Every part of this run (including earlier Lambda calls), in part order."""
-        files: list[RawFile] = []
-        for key in sorted(self._list(f"{self.prefix}_parts/")):
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            files.append(RawFile.model_validate_json(body))
-        return files
+        return [raw_file for raw_file, _ in self._sidecars()]
 
     def verified_parts(self) -> list[RawFile]:
-        """`parts()`, each checked against the stored object: its size and sha256 must be the sidecar's.
+        """`parts()`, each written by this writer's owner and checked against the stored object: its size and
+        sha256 must be the sidecar's.
 
-        A part rewritten by another writer, or a sidecar left by a call that died, must not enter the manifest
-        (its rows would be lost, or counted twice); reading the parts back costs one GET each, streamed.
+        A part of another execution (one that still wrote after losing its lease), a part rewritten by another
+        writer, or a sidecar left by a call that died must not enter the manifest (its rows would be lost, or
+        counted twice); reading the parts back costs one GET each, streamed.
         """
-        files = self.parts()
-        for raw_file in files:
+        files: list[RawFile] = []
+        for raw_file, writer in self._sidecars():
+            if writer is not None and writer != self.owner:
+                raise RawPartMismatchError(
+                    f"s3://{self.bucket}/{raw_file.key} was written by execution {writer}, not {self.owner}: another "
+                    "writer changed this run's raw data, so no manifest is written"
+                )
             verify_part(self.s3, self.bucket, raw_file)
+            files.append(raw_file)
         return files
 
     # ------------------------------------------------------------------ rejected source files

@@ -65,7 +65,7 @@ def run_ingest(
     if expected_kind is not None and kind != expected_kind:
         raise ValueError(f"dataset '{request.dataset}' is a {kind} source, not {expected_kind}")
     raw_format = source_kind(kind).raw_format
-    writer = RawWriter(s3, lake, request.dataset, request.ingest_date, request.run_id, raw_format)
+    writer = RawWriter(s3, lake, request.dataset, request.ingest_date, request.run_id, raw_format, request.owner)
     leases = LeaseStore(s3, lake)
     lease_of = (request.run_id, request.dataset, request.owner)
     envelope = request.cursor

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -238,4 +238,29 @@ def test_a_window_started_again_after_its_commit_changes_nothing(s3: Any, fault:
     assert keys(s3, LAKE.raw_bucket, "raw/sales/") == parts and again.manifest_uri == first.manifest_uri
     fault.injected(
         "crash between steps: commit done, audit never written, window again", rows_in=offered, rows_out=again.rows
+    )
+
+
+@pytest.mark.faults
+def test_a_part_written_after_its_execution_lost_the_lease_stops_the_manifest(s3: Any, fault: Any) -> None:
+    offered = land_sales(s3, 2)
+    ingest(s3, sales_request("exec-a"), ONE_FILE_PER_CALL)
+    expire_lease(s3, "run-1", "sales")  # exec-a's run was stopped while one of its ingest calls still ran
+
+    def zombie_writes(raw_file: Any) -> None:
+        """... and that call of exec-a, still running, stores its copy of a file into the prefix exec-b writes."""
+        zombie = RawWriter(s3, LAKE, "sales", date(2024, 2, 1), "run-1", "csv.gz", owner="exec-a")
+        stream = zombie.open_gzip_part(7, "text/csv")
+        stream.write(body(s3, LAKE.raw_bucket, "landing/sales/f1.csv"))
+        zombie.finish_stream_part(7, stream, 1)
+
+    req = sales_request("exec-b")
+    with pytest.raises(RawPartMismatchError, match=r"part-00007.csv.gz was written by execution exec-a, not exec-b"):
+        run_ingest(req, config=config(sales=dataset("sales")), lake=LAKE, s3=s3, on_part=zombie_writes)
+    assert not [k for k in keys(s3, LAKE.raw_bucket, "raw/sales/") if k.endswith("_manifest.json")]
+    # The window started again once exec-b's failure path released its lease: every offered row, once.
+    LeaseStore(s3, LAKE).release("run-1", "sales", "exec-b")
+    again = ingest(s3, sales_request("exec-c"))
+    fault.injected(
+        "overlap: a stopped execution's call writes after losing its lease", rows_in=offered, rows_out=again.rows
     )
