@@ -228,25 +228,28 @@ def test_empty_page_mid_stream_with_a_next_cursor_continues(s3: Any) -> None:
 @pytest.mark.faults
 def test_empty_page_before_the_reported_total_is_refused(s3: Any, fault: Any) -> None:
     paginator = {"type": "page_number", "page_size": 40, "total_path": "total"}
+    people = sample_customers(130)
     with (
-        CustomerApi(sample_customers(130), TOKEN, page_size=40, faults=Faults(empty_page=2)) as api,
+        CustomerApi(people, TOKEN, page_size=40, faults=Faults(empty_page=2)) as api,
         pytest.raises(RestSourceError, match=r"page 2\): empty page although the API reports 130 records"),
     ):
         customers_ingest(s3, api, paginator=paginator)
     assert raw_keys(s3) == []
-    fault.bad_input("rest: empty page before the reported total")
+    again = rerun_after_the_fault(s3, people)
+    fault.bad_input("rest: empty page before the reported total", rows_in=len(people), rows_out=again)
 
 
 @pytest.mark.faults
 def test_repeating_cursor_stops_the_loop(s3: Any, fault: Any) -> None:
     paginator = {"type": "cursor", "page_size": 40}
     faults = Faults(repeat_cursor=True)
-    with CustomerApi(sample_customers(130), TOKEN, pagination="cursor", page_size=40, faults=faults) as api:
+    people = sample_customers(130)
+    with CustomerApi(people, TOKEN, pagination="cursor", page_size=40, faults=faults) as api:
         with pytest.raises(RestSourceError, match=r"returned the cursor '40' again; stopping a pagination loop"):
             customers_ingest(s3, api, paginator=paginator)
         assert len(api.requests) == 2  # page 1 hands out '40', page 2 hands out '40' again
     assert raw_keys(s3) == []
-    fault.bad_input("rest: repeating cursor")
+    fault.bad_input("rest: repeating cursor", rows_in=len(people), rows_out=rerun_after_the_fault(s3, people))
 
 
 def test_max_pages_guard(s3: Any) -> None:
@@ -260,14 +263,17 @@ def test_max_pages_guard(s3: Any) -> None:
 
 @pytest.mark.faults
 def test_401_is_an_auth_error_without_the_secret(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(3), "another-token") as api:
+    people = sample_customers(3)
+    with CustomerApi(people, "another-token") as api:
         with pytest.raises(RestAuthError) as caught:
             customers_ingest(s3, api)
         assert len(api.requests) == 1  # not retried
     message = str(caught.value)
     assert "HTTP 401" in message and "retail/customer-api" in message and TOKEN not in message
     assert raw_keys(s3) == []
-    fault.bad_input("rest: rejected credentials (401)")
+    # The secret is rotated to what the API expects and the window started again: every row, once.
+    again = rerun_after_the_fault(s3, people)
+    fault.bad_input("rest: rejected credentials (401)", rows_in=len(people), rows_out=again)
 
 
 @pytest.mark.parametrize(
