@@ -52,6 +52,12 @@ def states(s3: Any) -> dict[str, tuple[str | None, str | None]]:
     return out
 
 
+def left_for_the_next_run(s3: Any, rows: dict[str, int]) -> int:
+    """Rows of the run's landing files that no commit marked processed: the next run offers them again."""
+    store = StateStore(s3, LAKE)
+    return sum(n for d, n in rows.items() if not store.is_processed(d, f"s3://x/{d}", "e"))
+
+
 def audit(s3: Any, run_id: str, status: str) -> dict[str, dict[str, Any]]:
     uris = write_audit(
         s3, LAKE, run_id=run_id, datasets=DATASETS, window={"start": "2024-01-31", "end": "2024-01-31"},
@@ -63,8 +69,9 @@ def audit(s3: Any, run_id: str, status: str) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.faults
 def test_a_conflict_on_the_fourth_dataset_commits_none(s3: Any, fault: Any) -> None:
+    rows = {d: n + 1 for n, d in enumerate(DATASETS)}
     for dataset in DATASETS:
-        ingested(s3, "run-b", dataset, None, f"{dataset}-w1")
+        ingested(s3, "run-b", dataset, None, f"{dataset}-w1", rows=rows[dataset])
     # run-a (an overlapping window) committed delta after run-b started from delta's empty state.
     StateStore(s3, LAKE).write(DatasetState(dataset="delta", watermark="d-a", run_id="run-a", updated_at=STARTED), None)
     before = states(s3)
@@ -81,13 +88,17 @@ def test_a_conflict_on_the_fourth_dataset_commits_none(s3: Any, fault: Any) -> N
     assert {d: (r["state_committed"], r["watermark_committed"]) for d, r in records.items()} == {
         d: (False, None) for d in DATASETS
     }
-    fault.injected("commit: conflict on the fourth of four datasets")
+    offered = sum(rows.values())
+    fault.injected(
+        "commit: conflict on the fourth of four datasets", rows_in=offered, rows_out=left_for_the_next_run(s3, rows)
+    )
 
 
 @pytest.mark.faults
 def test_losing_a_race_midway_puts_back_what_was_written(s3: Any, fault: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = {d: 2 * n + 1 for n, d in enumerate(DATASETS)}
     for dataset in DATASETS:
-        ingested(s3, "run-b", dataset, None, f"{dataset}-w1")
+        ingested(s3, "run-b", dataset, None, f"{dataset}-w1", rows=rows[dataset])
     StateStore(s3, LAKE).write(DatasetState(dataset="alpha", updated_at=STARTED), None)  # exists, no watermark
     before = states(s3)
     real_write = StateStore.write
@@ -104,7 +115,11 @@ def test_losing_a_race_midway_puts_back_what_was_written(s3: Any, fault: Any, mo
     assert {d: v for d, v in states(s3).items() if d != "gamma"} == {d: v for d, v in before.items() if d != "gamma"}
     assert states(s3)["gamma"] == ("g-c", "run-c")
     assert not any(r["state_committed"] for r in audit(s3, "run-b", "FAILED").values())
-    fault.injected("commit: another run's put lands between the check and the put")
+    fault.injected(
+        "commit: another run's put lands between the check and the put",
+        rows_in=sum(rows.values()),
+        rows_out=left_for_the_next_run(s3, rows),
+    )
 
 
 class Killed(BaseException):
