@@ -28,6 +28,8 @@ class ResolveRunEvent(WorkflowEvent):
 class CommitStateEvent(WorkflowEvent):
     run_id: str
     datasets: list[str]
+    owner: str | None = None
+    """`$$.Execution.Name`: whose (run, dataset) leases the commit releases (dataplatform/lease.py)."""
 
 
 class RunError(WorkflowEvent):
@@ -42,6 +44,8 @@ class WriteAuditEvent(WorkflowEvent):
     status: Literal["SUCCEEDED", "FAILED"]
     started_at: str
     error: RunError | None = None
+    owner: str | None = None
+    """`$$.Execution.Name`: a failed run releases this execution's (run, dataset) leases."""
 
 
 class CheckQualityEvent(WorkflowEvent):

@@ -53,6 +53,7 @@ class FailurePath:
                 "status": "FAILED",
                 "error": {"step.$": "$.failure.step", "cause.$": "$.failure.cause"},
                 "started_at.$": "$$.Execution.StartTime",
+                "owner.$": "$$.Execution.Name",  # releases this execution's (run, dataset) leases
             },
             sfn.JsonPath.DISCARD,
         )
