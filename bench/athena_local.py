@@ -1,9 +1,12 @@
 """Benchmark of the local Athena engine: build a synthetic curated lake, run every sql/ file, time each step.
 
-    python bench/athena_local.py [--rows 1000000] [--days 60]
+    python bench/athena_local.py [--rows 1000000] [--days 60] [--formats iceberg,parquet]
 
-Prints one JSON object: rows, files, seconds per step (open, each view, each mart scan, each assertion), peak RSS.
-The fixture lake is written by DuckDB (COPY ... PARTITION_BY) in the curated layout with the contract types.
+Prints one JSON object: rows, files, and per table format seconds per step (open, each view, each mart scan, each
+assertion) and the engine total, plus the ratio of each format's total to the Hive Parquet layout's (the engine's
+earlier curated zone, the baseline) measured in the same run; peak RSS of the process.
+The same rows are written in both layouts with the contract types: Iceberg tables by pyiceberg (format v2, hidden
+day partitioning, one append per table), and Parquet by DuckDB (COPY ... PARTITION_BY) under partition directories.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -24,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files  # noqa: E402
 from dataplatform.config import load_config  # noqa: E402
 from dataplatform.local.athena.engine import LocalAthena  # noqa: E402
-from tests.component.athena_support import BUCKET, glue_table  # noqa: E402
+from tests.component.athena_support import BUCKET, ZONED, curated_columns, glue_table  # noqa: E402
 
 CUSTOMERS, PRODUCTS = 50_000, 2_000
 
@@ -77,16 +81,23 @@ DATASETS = {
 }
 
 
-def build(lake: Path, rows: int, days: int) -> int:
+def build(lake: Path, rows: int, days: int, table_format: str) -> int:
     config = load_config(ROOT / "pipeline.yaml")
     con = duckdb.connect()
     con.execute("CREATE MACRO h(x) AS CAST(hash(x) % 1000000007 AS BIGINT)")  # stable pseudo-random, signed
     database = lake / "glue" / f"{config.project}_curated"
     database.mkdir(parents=True)
-    for dataset, (partition, select) in DATASETS.items():
+    queries = {
+        dataset: (partition, select.format(n=rows, days=days, customers=CUSTOMERS, products=PRODUCTS))
+        for dataset, (partition, select) in DATASETS.items()
+    }
+    if table_format == "iceberg":
+        build_iceberg(lake, config, con, queries)
+        con.close()
+        return sum(1 for _ in (lake / "s3").rglob("data/*/*.parquet"))
+    for dataset, (partition, query) in queries.items():
         target = lake / "s3" / BUCKET / "curated" / dataset
         target.parent.mkdir(parents=True, exist_ok=True)
-        query = select.format(n=rows, days=days, customers=CUSTOMERS, products=PRODUCTS)
         con.execute(
             f"COPY ({query}) TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({partition}))"
         )
@@ -95,47 +106,81 @@ def build(lake: Path, rows: int, days: int) -> int:
     return sum(1 for _ in (lake / "s3").rglob("*.parquet"))
 
 
+def build_iceberg(lake: Path, config: Any, con: duckdb.DuckDBPyConnection, queries: dict[str, tuple[str, str]]) -> None:
+    """The curated zone as the Glue jobs leave it: one Iceberg table per dataset in the lake dir."""
+    import boto3
+    from moto import mock_aws
+
+    from dataplatform.local.athena.table_catalogs import export_lake_dir
+    from tests.component.iceberg_support import create_table, lake_catalog
+
+    database = f"{config.project}_curated"
+    with mock_aws():
+        glue = boto3.client("glue", region_name="us-east-1")
+        catalog = lake_catalog(glue, lake)
+        for dataset, (partition, query) in queries.items():
+            columns, partition_column = curated_columns(config, dataset)
+            typed = [(n, "timestamptz" if (dataset, n) in ZONED else t) for n, t in [*columns, partition_column]]
+            location = f"s3://{BUCKET}/curated/{dataset}"
+            table = create_table(catalog, database, dataset, typed, location, partition_day=partition)
+            arrow = con.sql(f"SELECT {', '.join(n for n, _ in typed)} FROM ({query})").to_arrow_table()
+            table.append(arrow.cast(table.schema().as_arrow()))
+        export_lake_dir(
+            lake, databases=[database], buckets=[], glue=glue, s3=boto3.client("s3", region_name="us-east-1")
+        )
+
+
+def measure(lake: Path, config: Any) -> tuple[dict[str, float], dict[str, int]]:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    engine = LocalAthena.from_lake_dir(lake, config, curated_bucket=BUCKET)
+    timings["open_engine"] = time.perf_counter() - t0
+    assert engine.skipped == {}, engine.skipped
+    violations: dict[str, int] = {}
+    for sql_file in load_sql_files(SAMPLE_SQL_DIR):
+        t0 = time.perf_counter()
+        result = engine.run_file(sql_file)
+        timings[f"{sql_file.kind}:{sql_file.name}"] = time.perf_counter() - t0
+        if sql_file.kind == "assertion":
+            violations[sql_file.name] = len(result.rows)
+    for mart in ("sales_reporting", "daily_revenue", "customer_ltv", "product_revenue", "customer_segments"):
+        t0 = time.perf_counter()
+        engine.execute(f"SELECT count(*) FROM marts.{mart}")
+        timings[f"scan:{mart}"] = time.perf_counter() - t0
+    engine.close()
+    return timings, violations
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in sales and in transactions each")
     parser.add_argument("--days", type=int, default=60)
+    parser.add_argument(
+        "--formats", default="iceberg,parquet", help="table layouts to measure; parquet is the baseline"
+    )
     args = parser.parse_args()
     config = load_config(ROOT / "pipeline.yaml")
-    with tempfile.TemporaryDirectory() as tmp:
-        lake = Path(tmp)
-        t0 = time.perf_counter()
-        files = build(lake, args.rows, args.days)
-        timings: dict[str, float] = {"build_fixture": time.perf_counter() - t0}
-        t0 = time.perf_counter()
-        engine = LocalAthena.from_lake_dir(lake, config, curated_bucket=BUCKET)
-        timings["open_engine"] = time.perf_counter() - t0
-        violations: dict[str, int] = {}
-        for sql_file in load_sql_files(SAMPLE_SQL_DIR):
+    report: dict[str, Any] = {"benchmark": "athena_local", "rows_per_fact_table": args.rows, "days": args.days}
+    totals: dict[str, float] = {}
+    for table_format in args.formats.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            lake = Path(tmp)
             t0 = time.perf_counter()
-            result = engine.run_file(sql_file)
-            timings[f"{sql_file.kind}:{sql_file.name}"] = time.perf_counter() - t0
-            if sql_file.kind == "assertion":
-                violations[sql_file.name] = len(result.rows)
-        for mart in ("sales_reporting", "daily_revenue", "customer_ltv", "product_revenue", "customer_segments"):
-            t0 = time.perf_counter()
-            engine.execute(f"SELECT count(*) FROM marts.{mart}")
-            timings[f"scan:{mart}"] = time.perf_counter() - t0
-        engine.close()
-    print(
-        json.dumps(
-            {
-                "benchmark": "athena_local",
-                "rows_per_fact_table": args.rows,
-                "days": args.days,
-                "files": files,
-                "seconds": {k: round(v, 3) for k, v in timings.items()},
-                "engine_seconds_total": round(sum(v for k, v in timings.items() if k != "build_fixture"), 3),
-                "assertion_violations": violations,
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            },
-            indent=2,
-        )
-    )
+            files = build(lake, args.rows, args.days, table_format)
+            built = time.perf_counter() - t0
+            timings, violations = measure(lake, config)
+        totals[table_format] = sum(timings.values())
+        report[table_format] = {
+            "data_files": files,
+            "build_fixture_seconds": round(built, 3),
+            "seconds": {k: round(v, 3) for k, v in timings.items()},
+            "engine_seconds_total": round(totals[table_format], 3),
+            "assertion_violations": violations,
+        }
+    if "parquet" in totals:
+        report["engine_total_ratio_to_parquet"] = {f: round(t / totals["parquet"], 3) for f, t in totals.items()}
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@
 
 Generates N raw `transactions` rows as Postgres ingestion writes them (Parquet parts + manifest; ~1% duplicate
 keys, ~0.5% rule failures, ~0.2% unknown currencies) and a curated exchange_rates dataset, then times
-1. `dataplatform.transform.standardize` on the local SparkSession (local[2]; session start reported apart), and
+1. `dataplatform.transform.standardize_dataset` on the local SparkSession (local[2]; session start reported
+   apart) as the Glue job runs it: raw read through S3A from a moto server, the run staged on its Iceberg branch
+   (MERGE INTO on the key) through GlueCatalog + S3FileIO, and
 2. DuckDB: the transactions contract rendered to SQL (casts, rules, as-of rates via ASOF JOIN, dedup on the
-   key), writing zstd Parquet partitioned the same way plus the quarantine.
+   key), writing zstd Parquet partitioned the same way plus the quarantine (local files, no catalog: the
+   reference does strictly less I/O).
 Prints one JSON object: {"rows", "spark_rows_per_s", "duckdb_rows_per_s", "ratio", ...}; ratio = DuckDB / Spark
 throughput (how many times faster the single-node engine is).
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -28,9 +33,19 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import boto3
+from moto.server import ThreadedMotoServer
+
 from dataplatform.config import Contract, load_config
+from dataplatform.local import moto_patches
+from dataplatform.local.platform import free_port
+from dataplatform.local.spark_session import Credentials, job_session
 from dataplatform.manifest import RawFile, RawManifest
-from dataplatform.transform.standardize import RawInput, StandardizeRequest, standardize
+from dataplatform.transform.iceberg import table_identifier
+from dataplatform.transform.raw_input import RawInput
+from dataplatform.transform.standardize_dataset import StandardizeRequest, standardize
+
+RAW_BUCKET, CURATED_BUCKET = "bench-raw", "bench-curated"
 
 DAYS = 90
 START = date(2024, 1, 1)
@@ -145,6 +160,25 @@ def duckdb_sql(contract: Contract, parts: list[str], rates: str, out: Path, repo
     ]
 
 
+def upload_raw(s3: object, item: RawInput, root: Path) -> RawInput:
+    """The parts in the moto raw bucket, addressed as the job reads them (`s3://`, read through S3A)."""
+    keys = [Path(p).relative_to(root).as_posix() for p in item.paths]
+    for path, key in zip(item.paths, keys, strict=True):
+        s3.upload_file(path, RAW_BUCKET, key)  # type: ignore[attr-defined]
+    files = [f.model_copy(update={"key": k}) for f, k in zip(item.manifest.files, keys, strict=True)]
+    manifest = item.manifest.model_copy(update={"files": files})
+    return RawInput(manifest=manifest, paths=tuple(f"s3://{RAW_BUCKET}/{k}" for k in keys))
+
+
+def publish_rates(spark: object, curated: Path, database: str, root: str) -> None:
+    """The rates as the published Iceberg table the job reads (`<project>_curated.exchange_rates`, main)."""
+    frame = spark.read.parquet(str(curated / "exchange_rates"))  # type: ignore[attr-defined]
+    location = f"{root}exchange_rates"
+    frame.writeTo(table_identifier(database, "exchange_rates")).using("iceberg").tableProperty(
+        "format-version", "2"
+    ).option("location", location).create()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -158,16 +192,34 @@ def main() -> None:
         curated = root / "curated"
         make_rates(curated)
 
-        from dataplatform.local.spark_runner import local_spark
-
+        os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_patches.install()
+        port = free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        for bucket in (RAW_BUCKET, CURATED_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+        database = config.glue_database("curated")
+        boto3.client("glue", endpoint_url=endpoint, region_name="us-east-1").create_database(
+            DatabaseInput={"Name": database}
+        )
+        curated_root = f"s3://{CURATED_BUCKET}/curated/"
         started = time.perf_counter()
-        spark = local_spark()
+        spark = job_session(endpoint, curated_root, Credentials("testing", "testing"))
         spark.range(1).count()
         startup = time.perf_counter() - started
-        request = StandardizeRequest("transactions", "bench", config, (item,), f"{curated}/", f"{curated}/_quarantine/")
+        s3_item = upload_raw(s3, item, root)
+        publish_rates(spark, curated, database, curated_root)
+        request = StandardizeRequest(
+            "transactions", "bench", config, (s3_item,), curated_root, f"{curated_root}_quarantine/"
+        )
         started = time.perf_counter()
         result = standardize(spark, request)
         spark_s = time.perf_counter() - started
+        server.stop()
 
         out = root / "duckdb"
         out.mkdir()

@@ -31,7 +31,7 @@ class LakeKeys:
 
     raw bucket:      landing/<...>  (CSV drops),  raw/<dataset>/ingest_date=D/run_id=R/part-NNNNN.<ext>,
                      rejected/<dataset>/ingest_date=D/run_id=R/<file> (+ <file>.reason.json)
-    curated bucket:  curated/<dataset>/<partition>=D/...,  curated/_quarantine/<dataset>/run_id=R/...,
+    curated bucket:  curated/<dataset>/{data,metadata}/... (Iceberg),  curated/_quarantine/<dataset>/... (Iceberg),
                      state/<dataset>.json,  runs/<run_id>/<dataset>/<step>.json,  audit/run_date=D/...
 
     A prefix ends in '/'; the `*` of `any_run_prefix` is an IAM wildcard, never a key.
@@ -67,19 +67,10 @@ class LakeKeys:
         """`curated/` (the root the Glue job gets), or one dataset's `curated/<dataset>/`."""
         return f"curated/{dataset}/" if dataset else "curated/"
 
-    def quarantine_prefix(self, dataset: str | None = None, run_id: str | None = None) -> str:
-        """`curated/_quarantine/`, one dataset's `.../<dataset>/`, or one run's `.../<dataset>/run_id=R/`."""
+    def quarantine_prefix(self, dataset: str | None = None) -> str:
+        """`curated/_quarantine/`, or one dataset's quarantine table `curated/_quarantine/<dataset>/`."""
         root = f"{self.curated_prefix()}_quarantine/"
-        if not dataset:
-            if run_id:
-                raise ValueError("a quarantine run prefix needs the dataset")
-            return root
-        base = f"{root}{dataset}/"
-        return f"{base}run_id={check_run_id(run_id)}/" if run_id else base
-
-    def staging_prefix(self, dataset: str) -> str:
-        """Where the partition merge stages a run's files before swapping them in (the standardize job)."""
-        return f"{self.curated_prefix()}_staging/{dataset}/"
+        return f"{root}{dataset}/" if dataset else root
 
     # ------------------------------------------------------------ state, run records, audit
     def state_prefix(self) -> str:
@@ -138,9 +129,9 @@ class Lake(LakeKeys):
         """`s3://<curated>/curated/` (the Glue job's `--curated_root`), or one dataset's."""
         return f"s3://{self.curated_bucket}/{self.curated_prefix(dataset)}"
 
-    def quarantine_uri(self, dataset: str | None = None, run_id: str | None = None) -> str:
-        """`s3://<curated>/curated/_quarantine/` (the Glue job's `--quarantine_root`), or narrower."""
-        return f"s3://{self.curated_bucket}/{self.quarantine_prefix(dataset, run_id)}"
+    def quarantine_uri(self, dataset: str | None = None) -> str:
+        """`s3://<curated>/curated/_quarantine/` (the Glue job's `--quarantine_root`), or one dataset's."""
+        return f"s3://{self.curated_bucket}/{self.quarantine_prefix(dataset)}"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

@@ -6,14 +6,20 @@ so a renamed rule changes in one place. Plain functions of the project name: no 
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Zone = Literal["curated", "marts", "audit"]
 ZONES: tuple[Zone, ...] = ("curated", "marts", "audit")
 """The logical Glue/Athena databases; SQL files use these names as qualifiers."""
+StagedZone = Literal["curated", "marts"]
+STAGED_ZONES: tuple[StagedZone, ...] = ("curated", "marts")
+"""Zones with a staged twin: views over a run's unpublished Iceberg snapshots, and the marts over those."""
 
 _INGEST = "ingest_"
 _STANDARDIZE = "standardize"
+_PUBLISH = "publish"
+_RUN_BRANCH = "run_"
 
 
 def function_name(project: str, folder: str) -> str:
@@ -50,6 +56,11 @@ def job_dataset(project: str, job_name: str) -> str | None:
     return dataset or None
 
 
+def publish_job_name(project: str) -> str:
+    """Glue job that publishes a run's staged Iceberg snapshots: `<project>-publish`."""
+    return f"{project}-{_PUBLISH}"
+
+
 def glue_database(project: str, zone: Zone) -> str:
     """Glue/Athena database of a zone: `<project>_<zone>`, with '-' as '_' (Athena names allow no '-')."""
     return f"{project.replace('-', '_')}_{zone}"
@@ -60,6 +71,30 @@ def database_names(project: str) -> dict[Zone, str]:
     return {zone: glue_database(project, zone) for zone in ZONES}
 
 
+def staged_database(project: str, zone: StagedZone) -> str:
+    """Glue/Athena database of a zone's staged twin: `<project>_staged_<zone>` ('-' as '_')."""
+    return f"{project.replace('-', '_')}_staged_{zone}"
+
+
+def staged_database_names(project: str) -> dict[Zone, str]:
+    """Logical zone -> Glue database as the audit of a run sees it: the staged twins of curated and marts, and
+    the real audit database (the SQL renders against this mapping for the assertions over unpublished data)."""
+    names = database_names(project)
+    names.update({zone: staged_database(project, zone) for zone in STAGED_ZONES})
+    return names
+
+
+def quarantine_table(dataset: str) -> str:
+    """The Iceberg table holding a dataset's rejected rows, beside its curated table: `<dataset>_quarantine`."""
+    return f"{dataset}_quarantine"
+
+
+def run_branch(run_id: str) -> str:
+    """Iceberg branch a run stages its writes on: `run_<run_id>`, lower case, every other character as `_`
+    (a plain SQL identifier in `<table>.branch_<name>`)."""
+    return _RUN_BRANCH + re.sub(r"[^0-9a-z_]", "_", run_id.lower())
+
+
 def security_configuration_name(project: str) -> str:
     """Glue security configuration the standardize jobs share."""
     return f"{project}-{_STANDARDIZE}"
@@ -68,6 +103,11 @@ def security_configuration_name(project: str) -> str:
 def state_machine_name(project: str) -> str:
     """The pipeline's Step Functions state machine (also its log group, alert topic and dashboard stem)."""
     return f"{project}-pipeline"
+
+
+def maintenance_state_machine_name(project: str) -> str:
+    """The weekly Iceberg maintenance (compaction, snapshot expiry) state machine."""
+    return f"{project}-maintenance"
 
 
 def workgroup_name(project: str) -> str:

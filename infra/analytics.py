@@ -4,6 +4,10 @@ Every file under sql/ is rendered for this deployment (Glue database names, pipe
 bucket) by the same renderer the local engine uses, and becomes an `AWS::Athena::NamedQuery` in the workgroup.
 `steps` lists them in run order for `athena:startQueryExecution.sync`: DDL files, then the views and marts
 (dependencies first), then the data-quality assertions with their severity.
+
+The views, marts and assertions are rendered a second time against the staged databases
+(`dataplatform.naming.staged_database_names`): the audit of a run builds the marts over the run's unpublished
+snapshots and runs the assertions over those, before the publish step (`staged_refresh_steps`, `assertion_steps`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from constructs import Construct
 
 from dataplatform.athena.sqlfiles import LOGICAL_DATABASES, load_sql_files, parameters_from_config, unknown_reads
 from dataplatform.config import PipelineConfig
+from dataplatform.naming import STAGED_ZONES
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,8 @@ class AthenaStep:
     """Glue database for the QueryExecutionContext."""
     query: str
     """Rendered Athena SQL (may contain CDK tokens, e.g. the curated bucket name)."""
-    named_query: athena.CfnNamedQuery
+    named_query: athena.CfnNamedQuery | None
+    """The workgroup's named query (the published rendering only)."""
 
     def state_item(self) -> dict[str, Any]:
         """The workflow's Map item for this step: what the Athena task and check_quality read.
@@ -56,6 +62,7 @@ class Analytics(Construct):
         *,
         config: PipelineConfig,
         database_names: Mapping[str, str],
+        staged_database_names: Mapping[str, str],
         workgroup_name: str,
         curated_bucket_name: str,
         sql_dir: Path,
@@ -66,8 +73,11 @@ class Analytics(Construct):
             raise ValueError(f"database_names needs an entry for {', '.join(missing)}")
         self.workgroup_name = workgroup_name
         self.database_names = dict(database_names)
+        staged = {**database_names, **staged_database_names}
+        self.staged_database_names = dict(staged_database_names)
         params = parameters_from_config(config, curated_bucket_name)
         self.steps: list[AthenaStep] = []
+        self.staged_steps: list[AthenaStep] = []
         files = load_sql_files(sql_dir)
         problems = unknown_reads(files, config)
         if problems:
@@ -88,6 +98,15 @@ class Analytics(Construct):
             )
             step_query = sql_file.workflow_query(params, database_names)  # assertions: just the count
             self.steps.append(AthenaStep(sql_file.name, sql_file.kind, sql_file.severity, database, step_query, named))
+            if sql_file.kind != "ddl":  # DDL creates real tables; the staged twins only view them (extra_tables)
+                staged_query = sql_file.workflow_query(params, staged)
+                self.staged_steps.append(
+                    AthenaStep(
+                        sql_file.name, sql_file.kind, sql_file.severity, staged[sql_file.database], staged_query, None
+                    )
+                )
+        self.extra_tables = [f.target for f in files if f.kind == "ddl" and f.target and f.database in STAGED_ZONES]
+        """`curated.<t>` / `marts.<t>` tables of sql/ddl/: the audit views them as they are (prepare_audit)."""
 
     @property
     def refresh_steps(self) -> list[AthenaStep]:
@@ -95,9 +114,14 @@ class Analytics(Construct):
         return [s for s in self.steps if s.kind in ("ddl", "view")]
 
     @property
+    def staged_refresh_steps(self) -> list[AthenaStep]:
+        """The views and marts again, in the staged databases, over the run's unpublished snapshots."""
+        return [s for s in self.staged_steps if s.kind == "view"]
+
+    @property
     def assertion_steps(self) -> list[AthenaStep]:
-        """Data-quality assertions; independent of each other (they may run in parallel)."""
-        return [s for s in self.steps if s.kind == "assertion"]
+        """Data-quality assertions over the staged databases; independent of each other (may run in parallel)."""
+        return [s for s in self.staged_steps if s.kind == "assertion"]
 
     def query_policy_statements(self) -> list[iam.PolicyStatement]:
         """Athena and Glue permissions to run the steps (S3 and KMS grants come with the buckets and the key)."""
@@ -105,7 +129,7 @@ class Analytics(Construct):
         workgroup_arn = stack.format_arn(service="athena", resource="workgroup", resource_name=self.workgroup_name)
         catalog_arn = stack.format_arn(service="glue", resource="catalog")
         glue_resources = [catalog_arn]
-        for database in self.database_names.values():
+        for database in [*self.database_names.values(), *self.staged_database_names.values()]:
             glue_resources.append(stack.format_arn(service="glue", resource="database", resource_name=database))
             glue_resources.append(stack.format_arn(service="glue", resource="table", resource_name=f"{database}/*"))
         return [

@@ -17,7 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from dataplatform.config import PipelineConfig
-from dataplatform.naming import standardize_job_name, state_machine_name
+from dataplatform.naming import publish_job_name, standardize_job_name, state_machine_name
 from infra.analytics import AthenaStep
 from infra.nag import acknowledge
 from infra.storage import allow_log_groups_to_use_key
@@ -39,7 +39,9 @@ class Orchestration(Construct):
         ingest_functions: Mapping[str, lambda_.IFunction],
         athena: AthenaTarget,
         refresh_steps: Sequence[AthenaStep],
+        staged_refresh_steps: Sequence[AthenaStep],
         assertion_steps: Sequence[AthenaStep],
+        extra_tables: Sequence[str],
         alarm_topic: sns.ITopic,
         encryption_key: kms.IKey,
     ) -> None:
@@ -62,7 +64,10 @@ class Orchestration(Construct):
             functions=functions,
             ingest_functions=ingest_functions,
             refresh_steps=refresh_steps,
+            staged_refresh_steps=staged_refresh_steps,
             assertion_steps=assertion_steps,
+            extra_tables=extra_tables,
+            publish_job_name=publish_job_name(config.project),
             athena=athena,
             alert_topic=alarm_topic,
         )
@@ -78,14 +83,19 @@ class Orchestration(Construct):
             timeout=Duration.hours(6),
         )
         alarm_topic.grant_publish(self.state_machine)
-        # Glue jobs are addressed by a name computed at run time; allow exactly the standardize jobs.
+        # Standardize jobs are addressed by a name computed at run time; allow exactly those, and the publish job.
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
-                resources=[self._standardize_jobs_arn()],
+                resources=[self._standardize_jobs_arn(), self._publish_job_arn()],
             )
         )
         self._acknowledge([*functions.functions.values(), *ingest_functions.values()])
+
+    def _publish_job_arn(self) -> str:
+        return Stack.of(self).format_arn(
+            service="glue", resource="job", resource_name=publish_job_name(self.config.project)
+        )
 
     def _standardize_jobs_arn(self) -> str:
         return Stack.of(self).format_arn(

@@ -15,6 +15,7 @@ from infra.analytics import Analytics
 from infra.api import Api
 from infra.audit_table import AuditTable
 from infra.ingestion import Ingestion
+from infra.maintenance import Maintenance
 from infra.monitoring import AlertTopic, Monitoring
 from infra.nag import acknowledge
 from infra.orchestration import Orchestration
@@ -60,6 +61,7 @@ class DataPlatformStack(Stack):
             config=config,
             sql_dir=sql_dir,
             database_names=storage.database_names,
+            staged_database_names=storage.staged_database_names,
             workgroup_name=storage.workgroup.ref,  # a Ref, so named queries wait for the workgroup
             curated_bucket_name=storage.curated_bucket.bucket_name,
         )
@@ -75,14 +77,16 @@ class DataPlatformStack(Stack):
             ingest_functions=self.ingestion.functions,
             athena=storage.athena_target,
             refresh_steps=self.analytics.refresh_steps,
+            staged_refresh_steps=self.analytics.staged_refresh_steps,
             assertion_steps=self.analytics.assertion_steps,
+            extra_tables=self.analytics.extra_tables,
             alarm_topic=self.alerts.topic,
             encryption_key=storage.key,
         )
         state_machine = self.orchestration.state_machine
         for statement in self.analytics.query_policy_statements():
             state_machine.add_to_role_policy(statement)
-        for database in storage.database_names.values():
+        for database in [*storage.database_names.values(), *storage.staged_database_names.values()]:
             acknowledge(
                 state_machine.role,
                 f"AwsSolutions-IAM5[Resource::arn:{self.partition}:glue:{self.region}:{self.account}:table/{database}/*]",
@@ -102,6 +106,7 @@ class DataPlatformStack(Stack):
             raw_bucket=storage.raw_bucket,
             key=storage.key,
         )
+        self.maintenance = Maintenance(self, "Maintenance", config=config, storage=storage)
         self.api = Api(
             self,
             "Api",
@@ -122,5 +127,8 @@ class DataPlatformStack(Stack):
                 **self.ingestion.functions_by_folder,
                 "api": self.api.function,
             },
-            glue_job_names=[self.standardization.job_name(d) for d in config.datasets],
+            glue_job_names=[
+                *(self.standardization.job_name(d) for d in config.datasets),
+                self.standardization.publish_job_name,
+            ],
         )

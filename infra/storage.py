@@ -12,7 +12,7 @@ from constructs import Construct
 
 from dataplatform.config.models import PipelineConfig
 from dataplatform.layout import LANDING_ROOT, Lake, LakeKeys
-from dataplatform.naming import database_names, workgroup_name
+from dataplatform.naming import STAGED_ZONES, database_names, staged_database, workgroup_name
 from infra.nag import ACCESS_LOG_BUCKET_FINDING, PREFIX_REASON, accept_checkov, acknowledge, bucket_object_finding
 from infra.workflow.tasks import AthenaTarget
 
@@ -28,7 +28,8 @@ class Storage(Construct):
 
     Attributes used by the other constructs: `key`, `raw_bucket`, `curated_bucket`, `lake` (every prefix and URI
     in them), `athena_results_bucket`, `access_log_bucket`, `database_names` (zone -> Glue name),
-    `curated_database`, `workgroup_name`, `athena_output_location`.
+    `curated_database`, `staged_database_names` (zone -> the database of its staged twin), `workgroup_name`,
+    `athena_output_location`.
     """
 
     def __init__(
@@ -102,6 +103,15 @@ class Storage(Construct):
                 f"{zone.capitalize()}Database",
                 database_name=name,
                 description=f"{project}: {zone} zone",
+            )
+        # The audit of a run reads views over its unpublished Iceberg snapshots (and marts over those) here.
+        self.staged_database_names: dict[str, str] = {zone: staged_database(project, zone) for zone in STAGED_ZONES}
+        for zone, name in self.staged_database_names.items():
+            self.databases[f"staged_{zone}"] = glue.Database(
+                self,
+                f"Staged{zone.capitalize()}Database",
+                database_name=name,
+                description=f"{project}: {zone} as a run's audit sees it, before it is published",
             )
 
         self.workgroup_name = workgroup_name(project)

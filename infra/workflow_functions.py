@@ -1,4 +1,4 @@
-"""The four Lambdas the workflow itself runs (ingest functions come from infra/ingestion.py), least privilege each."""
+"""The Lambdas the workflow itself runs (ingest functions come from infra/ingestion.py), least privilege each."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from dataplatform.naming import function_name
 from infra.functions import lambda_environment, python_function
 from infra.storage import Storage
 
-WORKFLOW_FUNCTIONS = ("resolve_run", "check_quality", "commit_state", "write_audit")
+WORKFLOW_FUNCTIONS = ("resolve_run", "prepare_audit", "check_quality", "commit_state", "write_audit")
 """Lambda folders (lambdas/<name>/handler.py) this construct deploys."""
 
 
 class WorkflowFunctions(Construct):
-    """`<project>-resolve-run`, `-check-quality`, `-commit-state` and `-write-audit` (docs/contracts.md)."""
+    """`<project>-resolve-run`, `-prepare-audit`, `-check-quality`, `-commit-state` and `-write-audit`
+    (docs/contracts.md)."""
 
     def __init__(
         self,
@@ -69,6 +70,9 @@ class WorkflowFunctions(Construct):
         storage.grant_prefixes(audit, storage.curated_bucket, [lake.runs_prefix(), lake.state_prefix()])
         storage.grant_prefixes(audit, storage.curated_bucket, [lake.audit_prefix(), lake.any_lease_key()], write=True)
 
+        prepare = self.roles["prepare_audit"]  # reads the run records (staged snapshot ids)
+        storage.grant_prefixes(prepare, storage.curated_bucket, [lake.runs_prefix()])
+
         quality = self.roles["check_quality"]
         storage.grant_athena_query(quality)
         storage.grant_prefixes(quality, storage.curated_bucket, [lake.runs_prefix()], write=True)
@@ -76,6 +80,10 @@ class WorkflowFunctions(Construct):
     @property
     def resolve_run(self) -> lambda_.IFunction:
         return self.functions["resolve_run"]
+
+    @property
+    def prepare_audit(self) -> lambda_.IFunction:
+        return self.functions["prepare_audit"]
 
     @property
     def check_quality(self) -> lambda_.IFunction:

@@ -4,6 +4,8 @@
 -- Partition projection on run_date, so no partition ever has to be registered. Athena reads every object under a
 -- partition's location, including the run_id=... sub-prefixes. Timestamps stay strings (ISO 8601 as written).
 -- No storage.location.template: projection defaults to the Hive layout audit/run_date=<date>/, which is ours.
+-- published_snapshot_id / quarantine_published_snapshot_id: the Iceberg snapshots of curated.<dataset> and
+-- curated.<dataset>_quarantine this run made current (FOR VERSION AS OF <id> reads exactly what it published).
 CREATE EXTERNAL TABLE IF NOT EXISTS audit.runs (
   run_id string,
   dataset string,
@@ -22,6 +24,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS audit.runs (
   rejected_files bigint,
   watermark_previous string,
   watermark_committed string,
+  published_snapshot_id bigint,
+  quarantine_published_snapshot_id bigint,
   error_step string,
   error string
 )

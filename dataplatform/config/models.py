@@ -162,7 +162,10 @@ class Contract(StrictModel):
     columns: Annotated[tuple[Column, ...], Field(min_length=1)]
     key: Annotated[tuple[str, ...], Field(min_length=1)]
     partition_column: str
-    """A date column; curated data is partitioned by it (partition projection in Athena)."""
+    """A date column; the curated Iceberg table is partitioned by it (hidden partitioning, `partition_transform`)."""
+    partition_transform: Literal["day", "month"] = "day"
+    """Iceberg partition transform of `partition_column`: one partition per day, or per month for data spread
+    thinly over many dates (customers by join date)."""
     updated_at: str | None = None
     """Column ordering duplicates: the latest wins, then the latest ingest."""
     schema_drift: Literal["evolve", "freeze"] = "freeze"
@@ -333,10 +336,16 @@ class Alerts(StrictModel):
     """Subscribed to the failure topic when set."""
 
 
+DEFAULT_MAINTENANCE = Schedule(cron="0 12 ? * SUN *")
+
+
 class PipelineConfig(StrictModel):
     project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")]
     reporting_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     schedule: Schedule
+    maintenance: Schedule = DEFAULT_MAINTENANCE
+    """Weekly Iceberg maintenance (compaction and snapshot expiry); keep it clear of pipeline runs, since a
+    compaction commit makes a run that is staging at that moment fail its publish (it is then started again)."""
     raw_retention_days: Annotated[int, Field(gt=0)] = 90
     glue: GlueSizing = GlueSizing()
     segments: Segments = Segments()

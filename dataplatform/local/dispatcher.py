@@ -1,5 +1,6 @@
 """Runs the tasks moto's Step Functions interpreter hands over (see sfn_dispatch): Lambda tasks go to the real
-handlers in-process, Glue `.sync` to the local Spark session, Athena `.sync` to the local DuckDB engine."""
+handlers in-process, Glue `.sync` to the local Spark session, Athena `.sync` to the local DuckDB engine, except
+Athena's Iceberg maintenance statements (OPTIMIZE, VACUUM), which run as Spark procedures."""
 
 from __future__ import annotations
 
@@ -100,20 +101,25 @@ class Dispatcher:
             job = glue.get_job(JobName=job_name)["Job"]
         merged = {**job.get("DefaultArguments", {}), **arguments}  # Glue's own merge rule
         dataset = merged.get("--dataset")
+        step = "standardize" if dataset else "publish"
         run_id = f"jr_{uuid.uuid4().hex}"
         try:
             from dataplatform.local.spark_runner import run_glue_job
 
             with self._glue_lock:
                 # Started once it has the (single, local) SparkSession: durations exclude time queued.
-                self.platform.emit(Event("standardize", dataset, "start", {"job": job_name}))
+                self.platform.emit(Event(step, dataset, "start", {"job": job_name}))
                 started = time.monotonic()
                 with self.platform.iam.as_job(job_name):  # the job's AWS calls are made as its role
-                    run_glue_job(job_name, merged)
+                    run_glue_job(job_name, merged, s3=self.platform.client("s3"))
         except Exception as exc:
-            self.platform.emit(Event("standardize", dataset, "failed", {"error": f"{type(exc).__name__}: {exc}"}))
+            self.platform.emit(Event(step, dataset, "failed", {"error": f"{type(exc).__name__}: {exc}"}))
             return {"Id": run_id, "JobRunState": "FAILED", "ErrorMessage": f"{type(exc).__name__}: {exc}"}
-        self.platform.emit(Event("standardize", dataset, "done", {"seconds": time.monotonic() - started}))
+        finally:
+            # The job may have committed Iceberg snapshots (even when it failed later): the next Athena step maps
+            # the catalog again instead of reading the snapshots the engine mapped before.
+            self.reset_athena()
+        self.platform.emit(Event(step, dataset, "done", {"seconds": time.monotonic() - started}))
         return {"Id": run_id, "JobRunState": "SUCCEEDED", "ExecutionTime": int(time.monotonic() - started)}
 
     # ------------------------------------------------------------ athena
@@ -133,6 +139,22 @@ class Dispatcher:
             )
         return self._athena
 
+    def _run_query(self, parameters: dict[str, Any]) -> Any:
+        from dataplatform.local.athena.engine import QueryResult
+        from dataplatform.local.iceberg_maintenance import parse_maintenance, run_maintenance
+
+        sql = parameters["QueryString"]
+        maintenance = parse_maintenance(sql, (parameters.get("QueryExecutionContext") or {}).get("Database"))
+        if maintenance is None:
+            with self._athena_lock:
+                return self.athena_engine().execute(sql)
+        from dataplatform.local.spark_runner import session_for
+
+        with self._glue_lock:  # the one local JVM
+            s3 = self.platform.client("s3")
+            run_maintenance(session_for(s3, self.platform.lake.curated_uri()), maintenance)
+        return QueryResult([], [])
+
     def run_athena_query(self, parameters: dict[str, Any]) -> dict[str, Any]:
         from moto.athena.models import QueryResults, athena_backends
 
@@ -145,8 +167,8 @@ class Dispatcher:
         self.platform.emit(Event("athena", None, "start", {"query": name}))
         state, reason = "SUCCEEDED", None
         try:
-            with self._athena_lock, self.platform.iam.as_runner():  # the engine stands in for Athena itself
-                result = self.athena_engine().execute(parameters["QueryString"])
+            with self.platform.iam.as_runner():  # the engine (and Spark for maintenance) stands in for Athena itself
+                result = self._run_query(parameters)
             header = {"Data": [{"VarCharValue": c} for c in result.columns]}
             rows = [{"Data": [{} if v is None else {"VarCharValue": str(v)} for v in row]} for row in result.rows]
             athena_backends[ACCOUNT][REGION].query_results[qid] = QueryResults(

@@ -34,7 +34,7 @@ from dataplatform.local.resources import create_resources, create_state_machine
 from dataplatform.local.sample_data import DEFAULT_SEED, SampleData
 from dataplatform.local.sample_services import SampleServices, start_sample_services
 from dataplatform.local.template import REGION, Resolver, synthesize
-from dataplatform.naming import function_folder
+from dataplatform.naming import function_folder, maintenance_state_machine_name, state_machine_name
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CONFIG = PROJECT_ROOT / "pipeline.yaml"
@@ -174,7 +174,13 @@ class LocalPlatform:
         restored = lake_store.restore(self.lake_dir, self.client("s3"), self.client("glue"))
         if self.services:
             self._land_sample_files()
-        self.state_machine_arn, self.definition = create_state_machine(self.client, self.resolver)
+        project = self.config.project
+        self.state_machine_arn, self.definition = create_state_machine(
+            self.client, self.resolver, state_machine_name(project)
+        )
+        self.maintenance_arn, _ = create_state_machine(
+            self.client, self.resolver, maintenance_state_machine_name(project)
+        )
         self.dispatcher = Dispatcher(self)
         sfn_dispatch.install(self.dispatcher)
         self.emit(Event("setup", None, "done", {"restored": restored}))
@@ -183,6 +189,9 @@ class LocalPlatform:
         self.emit(Event("setup", None, "start", {"what": "moto"}))
         from moto.core.config import default_user_config
 
+        from dataplatform.local import moto_patches
+
+        moto_patches.install()  # Glue's optimistic locking, which Iceberg's commits rely on
         # Request lines and the interpreter's warnings would drown the progress display.
         # (The interpreter logs every caught task failure at ERROR; the run result reports the ones that matter.)
         for noisy in ("werkzeug", "moto", "botocore.credentials"):
@@ -275,18 +284,10 @@ class LocalPlatform:
         if run_id:
             request["run_id"] = run_id
         self.dispatcher.reset_athena()  # the engine maps the catalog as it is after this run's Glue jobs
-        sfn = self.client("stepfunctions")
         started = time.monotonic()
         first_event = len(self.events)
         self.emit(Event("run", None, "start", {"request": request}))
-        execution_arn = sfn.start_execution(
-            stateMachineArn=self.state_machine_arn, name=f"local-{uuid.uuid4().hex[:12]}", input=json.dumps(request)
-        )["executionArn"]
-        while True:
-            described = sfn.describe_execution(executionArn=execution_arn)
-            if described["status"] != "RUNNING":
-                break
-            time.sleep(0.1)
+        execution_arn, described = self._execute(self.state_machine_arn, request)
         duration = time.monotonic() - started
         output = json.loads(described["output"]) if described.get("output") else None
         history = self.history(execution_arn)
@@ -308,6 +309,25 @@ class LocalPlatform:
         )
         self.emit(Event("run", None, "done" if result.status == "SUCCEEDED" else "failed", {"status": result.status}))
         return result
+
+    def _execute(self, state_machine_arn: str, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Start an execution and wait for it: (execution ARN, describe_execution)."""
+        sfn = self.client("stepfunctions")
+        self.iam.use_state_machine(state_machine_arn.rsplit(":", 1)[1])
+        execution_arn = sfn.start_execution(
+            stateMachineArn=state_machine_arn, name=f"local-{uuid.uuid4().hex[:12]}", input=json.dumps(request)
+        )["executionArn"]
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                return execution_arn, described
+            time.sleep(0.1)
+
+    def maintain(self) -> dict[str, Any]:
+        """One execution of the weekly maintenance state machine (OPTIMIZE and VACUUM on every curated table):
+        `{status, error, cause}`."""
+        _, described = self._execute(self.maintenance_arn, {})
+        return {"status": described["status"], "error": described.get("error"), "cause": described.get("cause")}
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = self.client("stepfunctions")

@@ -96,9 +96,9 @@ def create_resources(
     )
 
 
-def create_state_machine(client: Callable[[str], Any], resolver: Resolver) -> tuple[str, dict[str, Any]]:
-    """(ARN, definition) of the template's state machine, created in moto unchanged."""
-    name, definition = resolver.state_machine()
+def create_state_machine(client: Callable[[str], Any], resolver: Resolver, name: str) -> tuple[str, dict[str, Any]]:
+    """(ARN, definition) of the template's state machine `name`, created in moto unchanged."""
+    definition = resolver.state_machine(name)
     arn = client("stepfunctions").create_state_machine(
         name=name,
         definition=json.dumps(definition),

@@ -206,12 +206,14 @@ class Resolver:
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v["Type"] == kind}
 
-    def state_machine(self) -> tuple[str, dict[str, Any]]:
-        machines = self.of_type("AWS::StepFunctions::StateMachine")
-        if len(machines) != 1:
-            raise TemplateError(f"expected one state machine in the template, found {len(machines)}")
-        ((logical, resource),) = machines.items()
-        props = resource["Properties"]
+    def state_machine(self, name: str) -> dict[str, Any]:
+        """The definition of the template's state machine called `name` (the pipeline's, the maintenance's)."""
+        machines = {
+            self.name(logical): res for logical, res in self.of_type("AWS::StepFunctions::StateMachine").items()
+        }
+        if name not in machines:
+            raise TemplateError(f"no state machine {name!r} in the template (found: {', '.join(sorted(machines))})")
+        props = machines[name]["Properties"]
         definition = props.get("DefinitionString")
         if definition is None:
             raise TemplateError("the state machine has no DefinitionString")
@@ -219,4 +221,4 @@ class Resolver:
         text = str(self.resolve(definition))
         for key, val in substitutions.items():
             text = text.replace("${" + key + "}", val)
-        return self.name(logical), json.loads(text)
+        return dict(json.loads(text))

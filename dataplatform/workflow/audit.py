@@ -38,6 +38,8 @@ def audit_record(
 ) -> dict[str, Any]:
     ingest = read_json(s3, lake.curated_bucket, lake.run_step_key(run_id, dataset, "ingest")) or {}
     standardize = read_json(s3, lake.curated_bucket, lake.run_step_key(run_id, dataset, "standardize")) or {}
+    # Written by the publish job; absent when the run failed before publishing (nothing of it is visible).
+    published = read_json(s3, lake.curated_bucket, lake.run_step_key(run_id, dataset, "publish")) or {}
     manifest: dict[str, Any] = {}
     if ingest.get("manifest_uri"):
         bucket, key = split_s3_uri(ingest["manifest_uri"])
@@ -64,6 +66,8 @@ def audit_record(
         "rejected_files": ingest.get("rejected"),
         "watermark_previous": (manifest.get("watermark") or {}).get("previous"),
         "watermark_committed": committed,
+        "published_snapshot_id": published.get("published_snapshot_id"),
+        "quarantine_published_snapshot_id": published.get("quarantine_published_snapshot_id"),
         "error_step": (error or {}).get("step"),
         "error": cause[:MAX_ERROR_CHARS] if cause else None,
     }

@@ -51,3 +51,11 @@ class WriteAuditEvent(WorkflowEvent):
 class CheckQualityEvent(WorkflowEvent):
     run_id: str
     query_execution_ids: list[AssertionRef]
+
+
+class PrepareAuditEvent(WorkflowEvent):
+    run_id: str
+    datasets: list[str]
+    """The run's datasets (`$.run.dataset_names`)."""
+    extra_tables: list[str] = Field(default_factory=list)
+    """`curated.<t>` / `marts.<t>` tables created by sql/ddl/ files, viewed as published."""

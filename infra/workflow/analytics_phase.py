@@ -1,7 +1,9 @@
-"""Analytics phase: refresh the views and marts in order, run the data-quality assertions, check their results.
+"""Analytics phase: refresh views and marts in order, run the data-quality assertions, check their results.
 
 The statements are the rendered sql/ files (infra/analytics.py); each becomes one Map item
-(`AthenaStep.state_item`) that an Athena `startQueryExecution.sync` task runs.
+(`AthenaStep.state_item`) that an Athena `startQueryExecution.sync` task runs. The same refresh runs twice per
+run: over the staged databases before the assertions (`StagedRefresh`), over the published tables after the
+publish (`Refresh`).
 """
 
 from __future__ import annotations
@@ -18,30 +20,28 @@ from infra.workflow.tasks import AthenaTarget, athena_step, item_failure, lambda
 
 
 def refresh_phase(
-    scope: Construct, *, steps: Sequence[AthenaStep], athena: AthenaTarget, failures: FailurePath
+    scope: Construct, *, steps: Sequence[AthenaStep], athena: AthenaTarget, failures: FailurePath, name: str = "Refresh"
 ) -> list[sfn.IChainable]:
-    """`RefreshQueries` then `Refresh`: the DDL and CREATE OR REPLACE VIEW statements, one at a time."""
+    """`<name>Queries` then `<name>`: the DDL and CREATE OR REPLACE VIEW statements, one at a time."""
     if not steps:
         return []
     queries = sfn.Pass(
         scope,
-        "RefreshQueries",
+        f"{name}Queries",
         result=sfn.Result.from_array([s.state_item() for s in steps]),
         result_path="$.refresh",
     )
     refresh_map = sfn.Map(
         scope,
-        "Refresh",
+        name,
         items_path="$.refresh",
         max_concurrency=1,  # views build on each other: keep the given order
         result_path=sfn.JsonPath.DISCARD,
     )
-    refresh = athena_step(scope, "RefreshQuery", athena)
-    refresh.add_catch(
-        item_failure(scope, "Refresh", "$.name", "RefreshFailed"), errors=ALL_ERRORS, result_path="$.caught"
-    )
+    refresh = athena_step(scope, f"{name}Query", athena)
+    refresh.add_catch(item_failure(scope, name, "$.name", f"{name}Failed"), errors=ALL_ERRORS, result_path="$.caught")
     refresh_map.item_processor(refresh)
-    failures.catch(refresh_map, "Refresh")
+    failures.catch(refresh_map, name)
     return [queries, refresh_map]
 
 

@@ -1,8 +1,9 @@
 """The whole workflow, phase by phase (DESIGN.md, "Workflow"):
 
-resolve run -> ingest -> standardize (one Map per wave) -> refresh views/marts -> assertions -> check quality
--> commit state -> write audit -> Succeed. Every task has Retry and Catch; a failure anywhere takes the
-failure path (failure.py). Payloads carry URIs and counts, never data.
+resolve run -> ingest -> standardize (one Map per wave; each dataset staged on the run's Iceberg branch) ->
+staged views -> staged marts -> assertions over them -> check quality -> publish -> refresh views/marts ->
+commit state -> write audit -> Succeed. Every task has Retry and Catch; a failure anywhere takes the failure path
+(failure_path.py), and before Publish nothing of the run is visible. Payloads carry URIs and counts, never data.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from constructs import Construct
 
 from dataplatform.config import PipelineConfig
 from infra.analytics import AthenaStep
-from infra.workflow.analytics_phase import assertion_phase, refresh_phase
+from infra.workflow.analytics_phase import refresh_phase
 from infra.workflow.failure_path import FailurePath
 from infra.workflow.ingest_phase import ingest_phase
+from infra.workflow.publish_phase import audit_phase, publish_step
 from infra.workflow.standardize_phase import standardize_phase
 from infra.workflow.tasks import AthenaTarget, lambda_step
 from infra.workflow_functions import WorkflowFunctions
@@ -31,7 +33,10 @@ def pipeline_definition(
     functions: WorkflowFunctions,
     ingest_functions: Mapping[str, lambda_.IFunction],
     refresh_steps: Sequence[AthenaStep],
+    staged_refresh_steps: Sequence[AthenaStep],
     assertion_steps: Sequence[AthenaStep],
+    extra_tables: Sequence[str],
+    publish_job_name: str,
     athena: AthenaTarget,
     alert_topic: sns.ITopic,
 ) -> sfn.IChainable:
@@ -52,14 +57,18 @@ def pipeline_definition(
     )
     phases = [
         *standardize_phase(scope, config=config, failures=failures),
-        *refresh_phase(scope, steps=refresh_steps, athena=athena, failures=failures),
-        *assertion_phase(
+        *audit_phase(
             scope,
-            steps=assertion_steps,
-            athena=athena,
+            prepare_audit=functions.prepare_audit,
             check_quality=functions.check_quality,
+            staged_refresh_steps=staged_refresh_steps,
+            assertion_steps=assertion_steps,
+            extra_tables=extra_tables,
+            athena=athena,
             failures=failures,
         ),
+        publish_step(scope, job_name=publish_job_name, failures=failures),
+        *refresh_phase(scope, steps=refresh_steps, athena=athena, failures=failures),
     ]
     for state in phases:
         chain = chain.next(state)

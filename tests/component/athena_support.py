@@ -1,20 +1,26 @@
-"""Small curated fixture lakes for the Athena tests: Parquet in the curated layout plus Glue table definitions.
+"""Small curated fixture lakes for the Athena tests: the curated tables plus their Glue table definitions.
 
 Curated columns come from the pipeline.yaml contracts, plus the converted amounts and `reporting_currency` for
-datasets with a `currency` block (added by standardization, names from transform/names.py), partitioned by the
-contract's date partition column.
+datasets with a `currency` block (added by standardization, names from transform/names.py). The curated zone is
+Iceberg (written with pyiceberg, hidden partitioning by day of the contract's partition column);
+`table_format="parquet"` writes the earlier Hive layout (Parquet under `<partition>=<value>/` with partition
+projection), which the engine still reads for other tables.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
 import io
 import json
+import pickle
+import shutil
+import tempfile
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,8 +30,12 @@ from dataplatform.transform.names import converted_columns
 
 BUCKET = "test-curated"
 CENT = Decimal("0.01")
+ZONED = {("transactions", "updated_at")}
+"""Iceberg columns written as `timestamptz` (Spark's TimestampType); other timestamps are Iceberg `timestamp`
+(Spark's TimestampNTZType). The fixture has one of each so that both are exercised."""
 
 Rows = list[dict[str, Any]]
+TableFormat = Literal["iceberg", "parquet"]
 
 
 def arrow_type(glue_type: str) -> pa.DataType:
@@ -96,10 +106,28 @@ def parquet_objects(config: PipelineConfig, dataset: str, rows: Rows) -> dict[st
     return objects
 
 
-def write_lake_dir(lake_dir: Path, config: PipelineConfig, data: dict[str, Rows], bucket: str = BUCKET) -> None:
+def write_lake_dir(
+    lake_dir: Path,
+    config: PipelineConfig,
+    data: dict[str, Rows],
+    bucket: str = BUCKET,
+    *,
+    table_format: TableFormat = "iceberg",
+) -> None:
     """The persisted local lake: <lake>/s3/<bucket>/<key> and <lake>/glue/<database>/<table>.json."""
     database = f"{config.project}_curated"
     (lake_dir / "glue" / database).mkdir(parents=True, exist_ok=True)
+    if table_format == "iceberg":
+        # Writing Iceberg tables costs about a second; many tests write the same fixture, so it is written once per
+        # process and copied (the metadata holds s3:// URIs only, so a copy is a complete lake).
+        key = pickle.dumps((config.project, bucket, sorted(data.items())))
+        if key not in _ICEBERG_LAKES:
+            template = Path(tempfile.mkdtemp(prefix="iceberg-lake-"))
+            atexit.register(shutil.rmtree, template, True)
+            _write_iceberg_lake(template, config, data, bucket)
+            _ICEBERG_LAKES[key] = template
+        shutil.copytree(_ICEBERG_LAKES[key], lake_dir, dirs_exist_ok=True)
+        return
     for dataset, rows in data.items():
         for key, body in parquet_objects(config, dataset, rows).items():
             path = lake_dir / "s3" / bucket / key
@@ -109,10 +137,58 @@ def write_lake_dir(lake_dir: Path, config: PipelineConfig, data: dict[str, Rows]
         (lake_dir / "glue" / database / f"{dataset}.json").write_text(json.dumps(table, indent=2))
 
 
-def write_moto(glue: Any, s3: Any, config: PipelineConfig, data: dict[str, Rows], bucket: str = BUCKET) -> None:
+_ICEBERG_LAKES: dict[bytes, Path] = {}
+
+
+def _write_iceberg_lake(lake_dir: Path, config: PipelineConfig, data: dict[str, Rows], bucket: str) -> None:
+    from moto import mock_aws
+
+    from dataplatform.local.athena.table_catalogs import export_lake_dir
+
+    with mock_aws():
+        import boto3
+
+        glue = boto3.client("glue", region_name="us-east-1")
+        write_iceberg_tables(glue, lake_dir, config, data, bucket)
+        s3 = boto3.client("s3", region_name="us-east-1")
+        export_lake_dir(lake_dir, databases=[f"{config.project}_curated"], buckets=[], glue=glue, s3=s3)
+
+
+def write_iceberg_tables(glue: Any, lake_dir: Path, config: PipelineConfig, data: dict[str, Rows], bucket: str) -> None:
+    """One Iceberg table per dataset (one append snapshot), committed to `glue`, files in the lake dir."""
+    from tests.component.iceberg_support import append_rows, create_table, lake_catalog
+
+    catalog = lake_catalog(glue, lake_dir)
+    catalog.create_namespace_if_not_exists(f"{config.project}_curated")
+    for dataset, rows in data.items():
+        columns, (partition, partition_type) = curated_columns(config, dataset)
+        # The Hive layout's column order (partition column last), so both layouts describe alike.
+        typed = [(n, "timestamptz" if (dataset, n) in ZONED else t) for n, t in [*columns, (partition, partition_type)]]
+        location = f"s3://{bucket}/curated/{dataset}"
+        table = create_table(catalog, f"{config.project}_curated", dataset, typed, location, partition_day=partition)
+        if rows:
+            append_rows(table, [{n: r.get(n) for n, _ in typed} for r in rows])
+
+
+def write_moto(
+    glue: Any,
+    s3: Any,
+    config: PipelineConfig,
+    data: dict[str, Rows],
+    bucket: str = BUCKET,
+    *,
+    table_format: TableFormat = "iceberg",
+) -> None:
     database = f"{config.project}_curated"
     s3.create_bucket(Bucket=bucket)
     glue.create_database(DatabaseInput={"Name": database})
+    if table_format == "iceberg":
+        with tempfile.TemporaryDirectory() as tmp:
+            write_iceberg_tables(glue, Path(tmp), config, data, bucket)
+            for path in sorted(p for p in (Path(tmp) / "s3" / bucket).rglob("*") if p.is_file()):
+                key = path.relative_to(Path(tmp) / "s3" / bucket).as_posix()
+                s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        return
     for dataset, rows in data.items():
         for key, body in parquet_objects(config, dataset, rows).items():
             s3.put_object(Bucket=bucket, Key=key, Body=body)
@@ -128,7 +204,7 @@ def d(text: str) -> date:
 
 def clean_data() -> dict[str, Rows]:
     """A consistent little lake: every assertion finds 0 violations; customers span all four segments."""
-    ts = datetime(2024, 1, 10, 12, 0, 0)
+    ts = datetime(2024, 1, 10, 12, 0, 0, 654321)
     rates = [
         {"base_currency": "USD", "currency_code": code, "rate": Decimal(rate), "rate_date": d(day)}
         for day in ("2024-01-05", "2024-01-06")
@@ -189,7 +265,7 @@ def clean_data() -> dict[str, Rows]:
         "transactions": [
             {"transaction_id": t, "customer_id": c, "product_id": p, "quantity": q, "total_amount": Decimal(amount),
              "currency": cur, "total_amount_reporting": Decimal(converted), "reporting_currency": "USD",
-             "transaction_date": d(day), "updated_at": datetime(2024, 1, 6, 8, 0, 0)}
+             "transaction_date": d(day), "updated_at": datetime(2024, 1, 6, 8, 0, 0, 123456)}
             for t, c, p, q, amount, cur, converted, day in transactions
         ],
     }  # fmt: skip

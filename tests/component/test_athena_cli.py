@@ -179,3 +179,16 @@ def test_unqualified_names_resolve_in_the_selected_database(lake: Path) -> None:
     assert result.stdout.splitlines() == ["n", "1"]
     missing = runner.invoke(app, ["query", "SELECT 1", "-d", "nope", "--lake-dir", str(lake)])
     assert missing.exit_code == 1 and "database 'nope' does not exist" in missing.stderr
+
+
+def test_time_travel_and_metadata_tables_over_the_persisted_lake(lake: Path) -> None:
+    """`dataplatform query` reads Iceberg metadata from the lake dir alone: snapshots, then a version of the table."""
+    sales = clean_data()["sales"]
+    snapshots = query_json(lake, 'SELECT snapshot_id, operation FROM "sales$snapshots"')  # in the default database
+    assert [s["operation"] for s in snapshots] == ["append"]
+    snapshot = snapshots[0]["snapshot_id"]
+    got = query_json(lake, f"SELECT count(*) AS n FROM curated.sales FOR VERSION AS OF {snapshot}")
+    assert got == [{"n": len(sales)}]
+    refused = runner.invoke(app, ["query", "SELECT * FROM sales FOR VERSION AS OF 'main'", "--lake-dir", str(lake)])
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == "not supported by the local engine: FOR VERSION AS OF a branch or tag name"

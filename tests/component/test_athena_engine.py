@@ -45,7 +45,15 @@ def lake(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_lake_dir_tables_have_typed_columns_and_partitions(lake: Path) -> None:
+@pytest.fixture
+def hive_lake(tmp_path: Path) -> Path:
+    """The curated tables in the Hive layout (Parquet under partition directories), which the engine still reads."""
+    write_lake_dir(tmp_path, CONFIG, clean_data(), table_format="parquet")
+    return tmp_path
+
+
+def test_lake_dir_tables_have_typed_columns_and_partitions(hive_lake: Path) -> None:
+    lake = hive_lake
     with LocalAthena.from_lake_dir(lake, CONFIG) as engine:
         assert engine.skipped == {}
         described = engine.execute("DESCRIBE curated.transactions").rows
@@ -66,7 +74,8 @@ def test_lake_dir_tables_have_typed_columns_and_partitions(lake: Path) -> None:
     assert by_day == sorted(expected.items())
 
 
-def test_hidden_files_and_foreign_key_value_dirs_are_ignored(lake: Path) -> None:
+def test_hidden_files_and_foreign_key_value_dirs_are_ignored(hive_lake: Path) -> None:
+    lake = hive_lake
     partition = lake / "s3" / BUCKET / "curated" / "sales" / "transaction_date=2024-01-05"
     (partition / "_SUCCESS").write_bytes(b"")
     (partition / ".part-00000.crc").write_bytes(b"junk")
@@ -192,7 +201,7 @@ def test_glue_mirror_follows_rewritten_partitions_and_exports_a_lake_dir(tmp_pat
     with mock_aws():
         glue, s3 = boto3.client("glue"), boto3.client("s3")
         data = clean_data()
-        write_moto(glue, s3, CONFIG, data)
+        write_moto(glue, s3, CONFIG, data, table_format="parquet")
         cache = tmp_path / "cache"
         with LocalAthena.from_glue(cache, CONFIG, curated_bucket=BUCKET) as engine:
             engine.run_file(next(f for f in load_sql_files(SAMPLE_SQL_DIR) if f.name == "sales_reporting"))

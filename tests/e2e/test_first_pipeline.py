@@ -92,7 +92,7 @@ def test_deploy_step_synthesizes_the_walkthrough_pipeline(tmp_path: Path) -> Non
     app = build_app(context, validation=False, config_file=tmp_path / "my-shop" / "pipeline.yaml")
     template = app.synth().stacks[0].template
     jobs = [r for r in template["Resources"].values() if r["Type"] == "AWS::Glue::Job"]
-    assert [j["Properties"]["Name"] for j in jobs] == ["my-shop-standardize-orders"]
+    assert [j["Properties"]["Name"] for j in jobs] == ["my-shop-standardize-orders", "my-shop-publish"]
     queries = [
         r["Properties"]["Name"] for r in template["Resources"].values() if r["Type"] == "AWS::Athena::NamedQuery"
     ]

@@ -112,7 +112,7 @@ def without_grant(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Non
 
                 @staticmethod
                 def PolicyStatement(**kw: Any) -> Any:
-                    if kw.get("sid") == "OwnCatalogTable":
+                    if kw.get("sid") == "OwnIcebergTables":
                         kw["actions"] = [a for a in kw["actions"] if a not in catalog]
                     return real.PolicyStatement(**kw)
 

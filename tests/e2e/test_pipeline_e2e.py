@@ -17,7 +17,7 @@ from dataplatform.local.execution import RunResult
 from dataplatform.local.iam.report import Summary
 from dataplatform.local.platform import LocalPlatform
 from dataplatform.local.sample_data import add_transactions, extra_sales_file
-from dataplatform.naming import function_name
+from dataplatform.naming import function_name, state_machine_name
 from tests.e2e.support import (
     WINDOW,
     check_full_run,
@@ -67,7 +67,8 @@ def _assert_every_task_ran_as_its_role_with_nothing_denied(platform: LocalPlatfo
     assert (summary.denied, summary.unmapped) == (0, []), summary.denials
     store = platform.iam.store
     checked_roles = first_run.checked_roles
-    task_roles = {*store.job_roles.values(), *store.state_machine_roles.values()}
+    # The pipeline's state machine; the maintenance one runs on its own schedule, not in a pipeline run.
+    task_roles = {*store.job_roles.values(), store.state_machine_roles[state_machine_name(platform.config.project)]}
     # Every pipeline function the runner dispatches; resolve_run makes no AWS call, the HTTP API is not a task.
     not_tasks = {function_name(platform.config.project, folder) for folder in ("resolve_run", "api")}
     task_roles |= {store.function_roles[name] for name in platform.function_folders if name not in not_tasks}

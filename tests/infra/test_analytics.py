@@ -16,6 +16,7 @@ from infra.analytics import Analytics
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASES = {"curated": "retail_curated", "marts": "retail_marts", "audit": "retail_audit"}
+STAGED = {"curated": "retail_staged_curated", "marts": "retail_staged_marts"}
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,7 @@ def built() -> tuple[Analytics, Template]:
         "Analytics",
         config=config,
         database_names=DATABASES,
+        staged_database_names=STAGED,
         workgroup_name="retail",
         curated_bucket_name=bucket.bucket_name,
         sql_dir=SAMPLE_SQL_DIR,
@@ -119,6 +121,7 @@ def test_missing_database_name_is_rejected() -> None:
             "A",
             config=config,
             database_names={"curated": "c", "marts": "m"},
+            staged_database_names={"curated": "sc", "marts": "sm"},
             workgroup_name="w",
             sql_dir=SAMPLE_SQL_DIR,
             curated_bucket_name="b",

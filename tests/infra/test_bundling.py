@@ -100,7 +100,7 @@ def test_glue_zip_is_deterministic_and_importable_layout(tmp_path: Path) -> None
     with zipfile.ZipFile(first) as archive:
         names = archive.namelist()
     assert "dataplatform/__init__.py" in names and "dataplatform/config/models.py" in names
-    assert "dataplatform/transform/standardize.py" in names
+    assert "dataplatform/transform/standardize_dataset.py" in names
     assert all(n.startswith("dataplatform/") and "__pycache__" not in n for n in names)
     assert not [n for n in names if n.startswith("dataplatform/local/") or n == "dataplatform/local/cli.py"]
 

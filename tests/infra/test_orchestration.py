@@ -43,6 +43,7 @@ def template(config: PipelineConfig, config_file: Path, tmp_path_factory: pytest
         "Analytics",
         config=config,
         database_names=storage.database_names,
+        staged_database_names=storage.staged_database_names,
         workgroup_name=storage.workgroup_name,
         curated_bucket_name=storage.curated_bucket.bucket_name,
         sql_dir=sql_dir,
@@ -55,7 +56,9 @@ def template(config: PipelineConfig, config_file: Path, tmp_path_factory: pytest
         ingest_functions=ingestion.functions,
         athena=storage.athena_target,
         refresh_steps=analytics.refresh_steps,
+        staged_refresh_steps=analytics.staged_refresh_steps,
         assertion_steps=analytics.assertion_steps,
+        extra_tables=analytics.extra_tables,
         alarm_topic=AlertTopic(stack, "Alerts", config=config, key=storage.key).topic,
         encryption_key=storage.key,
     )
@@ -115,6 +118,7 @@ def test_lambda_tasks_call_the_pipeline_functions_and_keep_their_whole_result(te
     assert called == {
         "ResolveRun": "shop-test-resolve-run",
         **{f"Ingest{kind.title()}": f"shop-test-ingest-{kind}" for kind in SMALL_KINDS},
+        "PrepareAudit": "shop-test-prepare-audit",
         "CheckQuality": "shop-test-check-quality",
         "CommitState": "shop-test-commit-state",
         "WriteAudit": "shop-test-write-audit",
@@ -171,11 +175,16 @@ def test_phases_in_order_with_one_standardize_map_per_wave(template: Template, c
         "Ingest",
         "StandardizeWave1",
         "StandardizeWave2",
-        "RefreshQueries",
-        "Refresh",
+        "PrepareAudit",  # write-audit-publish: the run's staged snapshots are audited before Publish
+        "StagedViews",
+        "StagedRefreshQueries",
+        "StagedRefresh",
         "AssertionQueries",
         "Assertions",
         "CheckQuality",
+        "Publish",
+        "RefreshQueries",
+        "Refresh",
         "CommitState",
         "WriteAudit",
         "Summary",
@@ -263,7 +272,7 @@ def test_sync_outputs_keep_only_scalars(template: Template) -> None:
             assert state.get("ResultSelector"), f"{name} keeps the whole .sync output"
 
 
-def test_role_may_start_exactly_the_standardize_jobs(template: Template) -> None:
+def test_role_may_start_exactly_the_standardize_and_publish_jobs(template: Template) -> None:
     resources_granted = {
         resource
         for p in resources(template, "AWS::IAM::Policy").values()
@@ -275,7 +284,8 @@ def test_role_may_start_exactly_the_standardize_jobs(template: Template) -> None
     assert f"{jobs}shop-test-standardize-*" in resources_granted
     # aws-cdk-lib also derives an ARN from the JobName expression; it matches no job name.
     assert resources_granted - {f"{jobs}shop-test-standardize-*"} == {
-        f"{jobs}States.Format('shop-test-standardize-{{}}', $.dataset)"
+        f"{jobs}States.Format('shop-test-standardize-{{}}', $.dataset)",
+        f"{jobs}shop-test-publish",
     }
 
 

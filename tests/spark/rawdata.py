@@ -1,4 +1,5 @@
-"""Raw-zone fixtures in the exact shape ingestion writes: parts under the raw layout plus `_manifest.json`."""
+"""Raw-zone fixtures in the exact shape ingestion writes: parts under the raw layout plus `_manifest.json`, put
+into the raw bucket (moto) where the job reads them through S3A."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import hashlib
 import io
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from dataplatform.layout import Lake
 from dataplatform.manifest import RawFile, RawManifest, SchemaField
-from dataplatform.transform.standardize import RawInput
+from dataplatform.transform.raw_input import RawInput
 
 RAW_BUCKET = "raw-bucket"
 CURATED_BUCKET = "curated-bucket"
@@ -42,7 +42,7 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def write_raw(
-    root: Path,
+    s3: Any,
     dataset: str,
     run_id: str,
     fmt: str,
@@ -52,7 +52,7 @@ def write_raw(
     source: dict[str, Any] | None = None,
     created_at: datetime | None = None,
 ) -> tuple[RawInput, str]:
-    """Write parts and a manifest under `root/<raw bucket>/raw/...`; return the RawInput and the manifest path.
+    """Put parts and a manifest under `s3://<raw bucket>/raw/...`; return the RawInput and the manifest URI.
 
     parts: csv.gz -> (header, rows[, encoding]) tuples, byte-exact CSV gzipped as ingestion keeps it;
     jsonl.gz -> lists of records; parquet -> pyarrow tables.
@@ -81,9 +81,7 @@ def write_raw(
             count = part.num_rows
             schema = [SchemaField(name=f.name, type=str(f.type)) for f in part.schema]
         key = LAKE.raw_part_key(dataset, ingest_date, run_id, index, ext)
-        path = root / RAW_BUCKET / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
+        s3.put_object(Bucket=RAW_BUCKET, Key=key, Body=body)
         files.append(
             RawFile(
                 key=key,
@@ -93,7 +91,7 @@ def write_raw(
                 source_sha256=hashlib.sha256(original).hexdigest() if fmt == "csv.gz" else None,
             )
         )
-        paths.append(str(path))
+        paths.append(f"s3://{RAW_BUCKET}/{key}")
         total += count
     manifest = RawManifest(
         dataset=dataset,
@@ -107,6 +105,6 @@ def write_raw(
         schema=schema,
         created_at=created_at or datetime(2024, 3, 1, 6, 0, tzinfo=UTC),
     )
-    manifest_path = root / RAW_BUCKET / LAKE.manifest_key(dataset, ingest_date, run_id)
-    manifest_path.write_text(manifest.to_json(), encoding="utf-8")
-    return RawInput(manifest=manifest, paths=tuple(paths)), str(manifest_path)
+    manifest_key = LAKE.manifest_key(dataset, ingest_date, run_id)
+    s3.put_object(Bucket=RAW_BUCKET, Key=manifest_key, Body=manifest.to_json().encode())
+    return RawInput(manifest=manifest, paths=tuple(paths)), f"s3://{RAW_BUCKET}/{manifest_key}"

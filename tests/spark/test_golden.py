@@ -9,54 +9,30 @@ from __future__ import annotations
 import functools
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
 
 from dataplatform.config import PipelineConfig
-from dataplatform.transform.standardize import (
-    RawInput,
-    StandardizeRequest,
-    StandardizeResult,
-    standardize,
-)
+from dataplatform.transform.standardize_dataset import StandardizeResult
 from tests.spark import fixtures as fx
-from tests.spark.rawdata import CURATED_BUCKET, write_raw
+from tests.spark.iceberg_lake import CREATED, AwsClients, IcebergLake
 from tests.spark.reference import Outcome, RawRow, run_contract
 
 META = ("_ingest_date", "_ingested_at", "_run_id")
-CREATED = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
 
 
-class Lake:
-    def __init__(self, root: Path, spark: SparkSession, config: PipelineConfig) -> None:
-        self.root, self.spark, self.config = root, spark, config
-        self.curated = f"{root / CURATED_BUCKET / 'curated'}/"
-        self.quarantine = f"{self.curated}_quarantine/"
-        self.inputs: dict[str, RawInput] = {}
+class Lake(IcebergLake):
+    """The golden lake: one published run-1 of every dataset."""
+
+    def __init__(self, spark: SparkSession, aws: AwsClients, config: PipelineConfig) -> None:
+        super().__init__(spark, aws, config, "golden")
+        self.inputs: dict[str, Any] = {}
         self.results: dict[str, StandardizeResult] = {}
 
-    def run(self, dataset: str, run_id: str = "run-1", inputs: tuple[RawInput, ...] | None = None) -> StandardizeResult:
-        request = StandardizeRequest(
-            dataset=dataset,
-            run_id=run_id,
-            config=self.config,
-            inputs=inputs if inputs is not None else (self.inputs[dataset],),
-            curated_root=self.curated,
-            quarantine_root=self.quarantine,
-        )
-        return standardize(self.spark, request)
-
     def curated_rows(self, dataset: str) -> list[dict[str, Any]]:
-        path = f"{self.curated}{dataset}"
-        return [r.asDict() for r in self.spark.read.parquet(path).collect()]
-
-    def quarantine_rows(self, dataset: str, run_id: str = "run-1") -> list[dict[str, Any]]:
-        path = f"{self.quarantine}{dataset}/run_id={run_id}"
-        return [r.asDict(recursive=True) for r in self.spark.read.parquet(path).collect()]
+        return self.rows(dataset)
 
 
 def raw_rows(records: list[dict[str, Any]], file_index: int = 0) -> list[RawRow]:
@@ -92,28 +68,27 @@ def expected(dataset: str) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory, spark: SparkSession, config: PipelineConfig) -> Lake:
-    root = tmp_path_factory.mktemp("lake")
-    lake = Lake(root, spark, config)
-    write = dict(run_id="run-1", created_at=CREATED)
-    lake.inputs["exchange_rates"], _ = write_raw(root, "exchange_rates", fmt="jsonl.gz", parts=[fx.RATES], **write)
-    lake.inputs["sales"], _ = write_raw(
-        root,
+def lake(spark: SparkSession, aws: AwsClients, config: PipelineConfig) -> Lake:
+    lake = Lake(spark, aws, config)
+    lake.inputs["exchange_rates"] = lake.raw("exchange_rates", "run-1", "jsonl.gz", [fx.RATES])
+    lake.inputs["sales"] = lake.raw(
         "sales",
-        fmt="csv.gz",
-        parts=[(fx.SALES_HEADER, part) for part in fx.SALES_PARTS],
+        "run-1",
+        "csv.gz",
+        [(fx.SALES_HEADER, part) for part in fx.SALES_PARTS],
         source={"encoding": "utf-8", "delimiter": ","},
-        **write,
     )
-    lake.inputs["transactions"], _ = write_raw(
-        root, "transactions", fmt="parquet", parts=[fx.table(fx.TRANSACTION_ROWS, fx.TRANSACTION_SCHEMA)], **write
+    lake.inputs["transactions"] = lake.raw(
+        "transactions", "run-1", "parquet", [fx.table(fx.TRANSACTION_ROWS, fx.TRANSACTION_SCHEMA)]
     )
-    lake.inputs["customers"], _ = write_raw(root, "customers", fmt="jsonl.gz", parts=[fx.CUSTOMERS], **write)
-    lake.inputs["products"], _ = write_raw(
-        root, "products", fmt="parquet", parts=[fx.table(fx.PRODUCT_ROWS, fx.PRODUCT_SCHEMA)], **write
-    )
-    for dataset in ("exchange_rates", "sales", "transactions", "customers", "products"):
-        lake.results[dataset] = lake.run(dataset)
+    lake.inputs["customers"] = lake.raw("customers", "run-1", "jsonl.gz", [fx.CUSTOMERS])
+    lake.inputs["products"] = lake.raw("products", "run-1", "parquet", [fx.table(fx.PRODUCT_ROWS, fx.PRODUCT_SCHEMA)])
+    # Waves as the workflow runs them: the rates first (staged, read by the later wave from the branch), then the
+    # rest; one publish for the whole run.
+    lake.results["exchange_rates"] = lake.stage("exchange_rates", "run-1", (lake.inputs["exchange_rates"],))
+    for dataset in ("sales", "transactions", "customers", "products"):
+        lake.results[dataset] = lake.stage(dataset, "run-1", (lake.inputs[dataset],))
+    lake.publish("run-1", *lake.results.values())
     return lake
 
 
@@ -149,7 +124,7 @@ def test_golden_quarantine_reasons(lake: Lake, dataset: str) -> None:
             tuple(str(row[k]) for k in contract.key),
             sorted((r["column"], r["rule"]) for r in row["reasons"]),
         )
-        for row in lake.quarantine_rows(dataset)
+        for row in lake.quarantine_rows(dataset, "run-1")
     )
     assert got == want
 
@@ -162,11 +137,14 @@ def test_conservation(lake: Lake, dataset: str) -> None:
     assert result.raw_rows == manifest_rows
     assert result.raw_rows == result.curated_rows + result.quarantined_rows + result.duplicate_rows
     assert result.curated_rows == len(lake.curated_rows(dataset)) == len(want.accepted)
-    assert result.quarantined_rows == len(lake.quarantine_rows(dataset)) == len(want.quarantined)
+    assert result.quarantined_rows == len(lake.quarantine_rows(dataset, "run-1")) == len(want.quarantined)
     assert result.duplicate_rows == want.duplicates
     record = result.record()
     assert set(record) >= {"dataset", "run_id", "raw_rows", "curated_rows", "quarantined_rows", "duplicate_rows",
-                           "partitions", "status"}  # fmt: skip
+                           "status", "branch", "staged_snapshot_id", "main_snapshot_id"}  # fmt: skip
+    # What the run staged is what the publish made current (main was empty before: nothing to compare against).
+    assert record["branch"] == "run_run_1" and record["main_snapshot_id"] is None
+    assert lake.refs(dataset)["main"] == record["staged_snapshot_id"]
 
 
 def test_golden_exercises_the_dirty_cases(lake: Lake) -> None:
@@ -206,57 +184,68 @@ def test_specific_values(lake: Lake) -> None:
     assert products[6]["price"] == Decimal("8.00")  # half-up at the contract scale
     assert products[2]["category"] == "Toys"
     assert {r["snapshot_date"] for r in products.values()} == {date(2024, 3, 1)}  # ingest date for a snapshot
-    quarantine = {r["transaction_id"]: r for r in lake.quarantine_rows("sales")}
+    quarantine = {r["transaction_id"]: r for r in lake.quarantine_rows("sales", "run-1")}
     s5 = quarantine["S5"]
     assert {(r["column"], r["value"]) for r in s5["reasons"]} == {("price", "abc"), ("transaction_date", "2024/03/01")}
     assert s5["reason"] == "price:cast; transaction_date:cast"
     assert s5["source_file"].endswith("part-00000.csv.gz")
 
 
-def test_curated_layout_is_zstd_parquet_by_partition(lake: Lake) -> None:
-    root = Path(lake.curated) / "sales"
-    days = sorted(p.name for p in root.iterdir())
-    assert days == ["transaction_date=2024-03-01", "transaction_date=2024-03-02", "transaction_date=2024-03-03",
-                    "transaction_date=2024-03-05"]  # fmt: skip
-    files = list(root.rglob("*.parquet"))
-    assert files and all(pq.ParquetFile(f).metadata.row_group(0).column(0).compression == "ZSTD" for f in files)
-    assert not (Path(lake.curated) / "_staging" / "sales").exists() or not any(
-        (Path(lake.curated) / "_staging" / "sales").rglob("*.parquet")
-    )
+def test_tables_are_iceberg_v2_with_hidden_partitioning_created_by_the_job(lake: Lake) -> None:
+    glue = lake.aws.glue.get_table(DatabaseName=lake.database, Name="sales")["Table"]
+    assert glue["Parameters"]["table_type"] == "ICEBERG"
+    location = glue["Parameters"]["metadata_location"]
+    assert location.startswith(f"{lake.curated_root}sales/metadata/") and location.endswith(".metadata.json")
+    assert not glue.get("PartitionKeys")  # hidden partitioning: nothing for a reader to register
+    properties = {r["key"]: r["value"] for r in lake.spark.sql(f"SHOW TBLPROPERTIES {lake.ident('sales')}").collect()}
+    assert properties["format-version"] == "2" and properties["write.merge.mode"] == "merge-on-read"
+    assert properties["vacuum_max_snapshot_age_seconds"] == "604800"
+    sales_days = lake.spark.sql(f"SELECT partition.transaction_date_day AS p FROM {lake.ident('sales')}.partitions")
+    assert sorted(r["p"] for r in sales_days.collect()) == [date(2024, 3, d) for d in (1, 2, 3, 5)]
+    # customers are partitioned by join month: months since 1970 (2023-05 .. 2023-10 -> 640 .. 645), not by day.
+    months = lake.spark.sql(f"SELECT partition.date_joined_month AS p FROM {lake.ident('customers')}.partitions")
+    joined = {r["date_joined"] for r in lake.curated_rows("customers")}
+    assert sorted(r["p"] for r in months.collect()) == sorted({(d.year - 1970) * 12 + d.month - 1 for d in joined})
+    quarantine = lake.aws.glue.get_table(DatabaseName=lake.database, Name="sales_quarantine")["Table"]
+    assert quarantine["Parameters"]["table_type"] == "ICEBERG"
+    assert quarantine["Parameters"]["metadata_location"].startswith(f"{lake.quarantine_root}sales/metadata/")
 
 
 def test_rerun_same_run_leaves_the_same_rows(lake: Lake) -> None:
     before = _sorted(lake.curated_rows("sales"))
-    quarantine_before = len(lake.quarantine_rows("sales"))
-    again = lake.run("sales")
+    quarantine_before = _sorted(lake.quarantine_rows("sales"))
+    again = lake.run("sales", "run-1", (lake.inputs["sales"],))
     assert _sorted(lake.curated_rows("sales")) == before
-    assert len(lake.quarantine_rows("sales")) == quarantine_before
-    assert again.record() == lake.results["sales"].record()
+    assert _sorted(lake.quarantine_rows("sales")) == quarantine_before  # replaced, not added to
+    counts = ("raw_rows", "curated_rows", "quarantined_rows", "duplicate_rows")
+    assert [again.record()[k] for k in counts] == [lake.results["sales"].record()[k] for k in counts]
 
 
-def test_second_run_rewrites_only_touched_partitions(lake: Lake, tmp_path: Path) -> None:
-    root = Path(lake.curated) / "transactions"
-    untouched = {p: p.stat().st_mtime_ns for p in (root / "transaction_date=2024-03-01").rglob("*.parquet")}
+def _data_files(lake: Lake, table: str) -> set[str]:
+    return {r["file_path"] for r in lake.spark.sql(f"SELECT file_path FROM {lake.ident(table)}.data_files").collect()}
+
+
+def test_a_later_run_merges_on_the_key_and_an_update_may_move_a_row(lake: Lake) -> None:
+    files_before = _data_files(lake, "transactions")
     newer = [
-        {**fx.TRANSACTION_ROWS[2], "quantity": 4, "updated_at": datetime(2024, 3, 3, 9, tzinfo=UTC)},  # key 2 again
+        # key 2 again, newer, moved from 2024-03-02 to 2024-03-04
+        {**fx.TRANSACTION_ROWS[2], "quantity": 4, "transaction_date": date(2024, 3, 4),
+         "updated_at": datetime(2024, 3, 3, 9, tzinfo=UTC)},
         {**fx.TRANSACTION_ROWS[0], "transaction_id": 9, "transaction_date": date(2024, 3, 4)},
         {**fx.TRANSACTION_ROWS[2], "quantity": 1, "updated_at": datetime(2024, 2, 1, tzinfo=UTC)},  # stale version
-    ]
+    ]  # fmt: skip
     later = datetime(2024, 3, 4, 6, tzinfo=UTC)
-    item, _ = write_raw(
-        lake.root,
-        "transactions",
-        "run-2",
-        "parquet",
-        [fx.table(newer, fx.TRANSACTION_SCHEMA)],
-        ingest_date=date(2024, 3, 4),
-        created_at=later,
-    )
+    item = lake.raw(
+        "transactions", "run-2", "parquet", [fx.table(newer, fx.TRANSACTION_SCHEMA)],
+        ingest_date=date(2024, 3, 4), created_at=later,
+    )  # fmt: skip
     result = lake.run("transactions", "run-2", (item,))
-    assert result.partitions == ["2024-03-02", "2024-03-04"]
     assert (result.raw_rows, result.curated_rows, result.quarantined_rows, result.duplicate_rows) == (3, 2, 0, 1)
-    rows = {r["transaction_id"]: r for r in lake.curated_rows("transactions")}
-    assert rows[2]["quantity"] == 4 and rows[2]["_run_id"] == "run-2"
-    assert rows[9]["transaction_date"] == date(2024, 3, 4)
-    assert len(rows) == len(expected("transactions").accepted) + 1
-    assert {p: p.stat().st_mtime_ns for p in (root / "transaction_date=2024-03-01").rglob("*.parquet")} == untouched
+    rows = lake.curated_rows("transactions")
+    assert [r["transaction_date"] for r in rows if r["transaction_id"] == 2] == [date(2024, 3, 4)]  # one row
+    by_key = {r["transaction_id"]: r for r in rows}
+    assert len(rows) == len(by_key) == len(expected("transactions").accepted) + 1
+    assert by_key[2]["quantity"] == 4 and by_key[2]["_run_id"] == "run-2"
+    assert by_key[9]["transaction_date"] == date(2024, 3, 4)
+    # Merge-on-read: no data file was rewritten; the old version of key 2 is masked by a position delete.
+    assert files_before <= _data_files(lake, "transactions")

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from dataplatform.transform.job import JobArgumentError, JobArguments, part_uri
+from dataplatform.transform.job import JobArgumentError, JobArguments, PublishArguments, part_uri
 
 ENTRY = Path(__file__).resolve().parents[2] / "glue_jobs" / "standardize_job.py"
+PUBLISH_ENTRY = ENTRY.with_name("publish_job.py")
 
 
-def _entry() -> object:
-    spec = importlib.util.spec_from_file_location("glue_entry", ENTRY)
+def _entry(path: Path = ENTRY) -> object:
+    spec = importlib.util.spec_from_file_location("glue_entry", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -53,3 +54,22 @@ def test_missing_or_bad_arguments_fail_loudly() -> None:
     with pytest.raises(SystemExit):
         _entry().parse_arguments([a for a in ARGV if a not in ("--dataset", "sales")])  # type: ignore[attr-defined]
     assert part_uri("s3://raw/raw/x/_manifest.json", "raw/x/part-00000.parquet") == "s3://raw/raw/x/part-00000.parquet"
+
+
+def test_publish_entry_takes_the_run_and_its_datasets_as_a_json_array() -> None:
+    argv = ["publish_job.py", "--JOB_NAME", "retail-publish", "--run_id", "r-1", "--datasets", '["sales", "products"]',
+            "--curated_root", "s3://c/curated", "--quarantine_root", "s3://c/curated/_quarantine/",
+            "--config_uri", "s3://c/config/pipeline.yaml"]  # fmt: skip
+    args = _entry(PUBLISH_ENTRY).parse_arguments(argv)  # type: ignore[attr-defined]
+    assert args == PublishArguments(
+        run_id="r-1",
+        datasets=("sales", "products"),
+        curated_root="s3://c/curated/",
+        quarantine_root="s3://c/curated/_quarantine/",
+        config_uri="s3://c/config/pipeline.yaml",
+    )
+    values = dict(zip(argv[1::2], argv[2::2], strict=True))
+    assert PublishArguments.from_mapping({**values, "--datasets": "sales, products"}).datasets == ("sales", "products")
+    for bad in ("[]", '["sales"', "[1]"):
+        with pytest.raises(JobArgumentError, match="--datasets"):
+            PublishArguments.from_mapping({**values, "--datasets": bad})

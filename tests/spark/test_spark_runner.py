@@ -1,113 +1,89 @@
-"""The local Glue runner: S3 (moto) staged to disk, the real transforms, results and catalog back in AWS APIs."""
+"""The local Glue runner: the jobs' own code on the local session, S3A and Iceberg against moto; nothing staged on
+disk. Standardize stages a run on its branch; the publish job makes it current."""
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
-import pyarrow.parquet as pq
 import pytest
-from moto import mock_aws
 from pyspark.sql import SparkSession
 
 from dataplatform.local.spark_runner import GlueJobError, run_glue_job
+from dataplatform.transform.iceberg import table_identifier
 from tests.spark import fixtures as fx
 from tests.spark.conftest import spark_config_text
+from tests.spark.iceberg_lake import AwsClients
 from tests.spark.rawdata import CURATED_BUCKET, RAW_BUCKET, write_raw
 
 CONFIG_URI = f"s3://{CURATED_BUCKET}/config/pipeline.yaml"
+ROOTS = {
+    "--curated_root": f"s3://{CURATED_BUCKET}/curated/",
+    "--quarantine_root": f"s3://{CURATED_BUCKET}/curated/_quarantine/",
+    "--config_uri": CONFIG_URI,
+}
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[dict[str, Any]]:
-    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "eu-west-1"}
-    patch = pytest.MonkeyPatch()
-    for name, value in env.items():
-        patch.setenv(name, value)
-    patch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="eu-west-1")
-        for bucket in (RAW_BUCKET, CURATED_BUCKET):
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        s3.put_object(Bucket=CURATED_BUCKET, Key="config/pipeline.yaml", Body=spark_config_text().encode())
-        yield {"s3": s3, "glue": boto3.client("glue", region_name="eu-west-1")}
-    patch.undo()
-
-
-def _upload_raw(s3: Any, root: Path, dataset: str, fmt: str, parts: list[Any], run_id: str = "run-1") -> str:
-    _, manifest_path = write_raw(root, dataset, run_id, fmt, parts)
-    for local in (root / RAW_BUCKET).rglob("*"):
-        if local.is_file():
-            s3.upload_file(str(local), RAW_BUCKET, local.relative_to(root / RAW_BUCKET).as_posix())
-    key = Path(manifest_path).relative_to(root / RAW_BUCKET).as_posix()
-    return f"s3://{RAW_BUCKET}/{key}"
+def s3(aws: AwsClients) -> Any:
+    for bucket in (RAW_BUCKET, CURATED_BUCKET):
+        aws.s3.create_bucket(Bucket=bucket)
+    aws.s3.put_object(Bucket=CURATED_BUCKET, Key="config/pipeline.yaml", Body=spark_config_text().encode())
+    aws.glue.create_database(DatabaseInput={"Name": "retail_curated"})  # the stack declares it
+    return aws.s3
 
 
 def _args(dataset: str, manifests: str, run_id: str = "run-1") -> dict[str, str]:
-    return {
-        "--dataset": dataset,
-        "--run_id": run_id,
-        "--manifest_uris": manifests,
-        "--curated_root": f"s3://{CURATED_BUCKET}/curated/",
-        "--quarantine_root": f"s3://{CURATED_BUCKET}/curated/_quarantine/",
-        "--config_uri": CONFIG_URI,
-        "--enable-metrics": "true",
-    }
+    return {"--dataset": dataset, "--run_id": run_id, "--manifest_uris": manifests, **ROOTS, "--enable-metrics": ""}
 
 
-def _keys(s3: Any, prefix: str) -> list[str]:
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=CURATED_BUCKET, Prefix=prefix).get("Contents", []))
+def _publish_args(run_id: str, datasets: list[str]) -> dict[str, str]:
+    return {"--run_id": run_id, "--datasets": json.dumps(datasets), **ROOTS, "--datalake-formats": "iceberg"}
 
 
-def _rows(s3: Any, prefix: str) -> int:
-    total = 0
-    for key in _keys(s3, prefix):
-        body = s3.get_object(Bucket=CURATED_BUCKET, Key=key)["Body"].read()
-        total += pq.read_metadata(io.BytesIO(body)).num_rows
-    return total
+def _count(spark: SparkSession, table: str, branch: str | None = None) -> int:
+    return spark.table(table_identifier("retail_curated", table, branch)).count()
 
 
-def test_runs_jobs_and_publishes_to_s3_and_catalog(aws: dict[str, Any], spark: SparkSession, tmp_path: Path) -> None:
-    s3, glue = aws["s3"], aws["glue"]
-    rates_uri = _upload_raw(s3, tmp_path, "exchange_rates", "jsonl.gz", [fx.RATES])
-    sales_uri = _upload_raw(s3, tmp_path, "sales", "csv.gz", [(fx.SALES_HEADER, p) for p in fx.SALES_PARTS])
-    out = run_glue_job("retail-standardize-exchange_rates", _args("exchange_rates", rates_uri), s3=s3, glue=glue)
+def test_runs_jobs_stages_on_the_branch_and_publishes(s3: Any, spark: SparkSession) -> None:
+    _, rates_uri = write_raw(s3, "exchange_rates", "run-1", "jsonl.gz", [fx.RATES])
+    _, sales_uri = write_raw(s3, "sales", "run-1", "csv.gz", [(fx.SALES_HEADER, p) for p in fx.SALES_PARTS])
+    out = run_glue_job("retail-standardize-exchange_rates", _args("exchange_rates", rates_uri), s3=s3, spark=spark)
     assert out["JobRunState"] == "SUCCEEDED"
-    out = run_glue_job("retail-standardize-sales", _args("sales", sales_uri), s3=s3, glue=glue, spark=spark)
-    record = out["Record"]
-    assert record["raw_rows"] == 14 and record["curated_rows"] == 5
+    record = run_glue_job("retail-standardize-sales", _args("sales", sales_uri), s3=s3, spark=spark)["Record"]
+    assert (record["raw_rows"], record["curated_rows"]) == (14, 5)
     assert record["raw_rows"] == record["curated_rows"] + record["quarantined_rows"] + record["duplicate_rows"]
     stored = json.loads(s3.get_object(Bucket=CURATED_BUCKET, Key="runs/run-1/sales/standardize.json")["Body"].read())
     assert stored == record
-    keys = _keys(s3, "curated/sales/")
-    assert keys and all(k.endswith(".parquet") for k in keys)  # no _SUCCESS or .crc uploaded
-    assert {k.split("/")[2] for k in keys} == {f"transaction_date={d}" for d in record["partitions"]}
-    assert _rows(s3, "curated/sales/") == 5
-    assert _rows(s3, "curated/_quarantine/sales/run_id=run-1/") == record["quarantined_rows"]
-    table = glue.get_table(DatabaseName="retail_curated", Name="sales")["Table"]
-    assert "store" in [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
-    parts = glue.get_partitions(DatabaseName="retail_curated", TableName="sales")["Partitions"]
-    assert sorted(p["Values"][0] for p in parts) == record["partitions"]
+    # Staged, not published: readers of main see nothing yet.
+    assert _count(spark, "sales", "run_run_1") == 5 and _count(spark, "sales") == 0
+    assert _count(spark, "sales_quarantine", "run_run_1") == record["quarantined_rows"]
 
-    # Re-running the same run replaces the touched partitions: same rows, no leftovers.
-    again = run_glue_job("retail-standardize-sales", _args("sales", sales_uri), s3=s3, glue=glue, spark=spark)
-    assert again["Record"] == record
-    assert _rows(s3, "curated/sales/") == 5
-    assert len(_keys(s3, "curated/sales/")) == len(keys)
+    published = run_glue_job("retail-publish", _publish_args("run-1", ["exchange_rates", "sales"]), s3=s3, spark=spark)
+    sales = published["Record"]["sales"]
+    assert sales["published_snapshot_id"] == record["staged_snapshot_id"]
+    assert json.loads(s3.get_object(Bucket=CURATED_BUCKET, Key="runs/run-1/sales/publish.json")["Body"].read()) == sales
+    assert _count(spark, "sales") == 5 and _count(spark, "sales_quarantine") == record["quarantined_rows"]
+    refs = {
+        r["name"] for r in spark.sql(f"SELECT name FROM {table_identifier('retail_curated', 'sales')}.refs").collect()
+    }
+    assert refs == {"main"}  # the run's branch is gone once published
+
+    # Running the same run again (standardize, publish) changes nothing a reader sees.
+    again = run_glue_job("retail-standardize-sales", _args("sales", sales_uri), s3=s3, spark=spark)["Record"]
+    run_glue_job("retail-publish", _publish_args("run-1", ["sales"]), s3=s3, spark=spark)
+    assert {k: again[k] for k in ("raw_rows", "curated_rows", "quarantined_rows", "duplicate_rows")} == {
+        k: record[k] for k in ("raw_rows", "curated_rows", "quarantined_rows", "duplicate_rows")
+    }
+    assert _count(spark, "sales") == 5 and _count(spark, "sales_quarantine") == record["quarantined_rows"]
 
 
-def test_nothing_new_is_a_successful_empty_run(aws: dict[str, Any], spark: SparkSession) -> None:
-    out = run_glue_job(
-        "retail-standardize-products", _args("products", ""), s3=aws["s3"], glue=aws["glue"], spark=spark
-    )
-    assert out["Record"]["raw_rows"] == 0 and out["Record"]["status"] == "SUCCEEDED"
-    assert aws["glue"].get_table(DatabaseName="retail_curated", Name="products")["Table"]["PartitionKeys"] == [
-        {"Name": "snapshot_date", "Type": "date"}
-    ]
+def test_nothing_new_creates_the_tables_and_stages_nothing(s3: Any, spark: SparkSession) -> None:
+    out = run_glue_job("retail-standardize-products", _args("products", "-", "run-9"), s3=s3, spark=spark)
+    record = out["Record"]
+    assert (record["raw_rows"], record["status"], record["branch"]) == (0, "SUCCEEDED", None)
+    assert record["staged_snapshot_id"] is None
+    assert _count(spark, "products") == 0  # the empty table exists: views and marts can read it
 
 
 @pytest.mark.parametrize(
@@ -119,9 +95,10 @@ def test_nothing_new_is_a_successful_empty_run(aws: dict[str, Any], spark: Spark
         ("retail-standardize-sales", {"--datset": "sales"}, "unknown job argument '--datset'"),
         ("retail-standardize-sales", {"--dataset": "customers"}, "standardizes 'sales', not 'customers'"),
         ("retail-standardize-sales", {"--curated_root": "/tmp/x"}, "expected an s3:// root"),
+        ("retail-publish", {"--manifest_uris": None, "--dataset": None}, "missing job argument.*--datasets"),
     ],
 )
-def test_bad_job_or_arguments_fail_loudly(aws: dict[str, Any], job: str, change: dict[str, Any], message: str) -> None:
+def test_bad_job_or_arguments_fail_loudly(s3: Any, job: str, change: dict[str, Any], message: str) -> None:
     args = {**_args("sales", "")}
     for name, value in change.items():
         if value is None:
@@ -129,4 +106,4 @@ def test_bad_job_or_arguments_fail_loudly(aws: dict[str, Any], job: str, change:
         else:
             args[name] = value
     with pytest.raises(GlueJobError, match=message):
-        run_glue_job(job, args, s3=aws["s3"], glue=aws["glue"])
+        run_glue_job(job, args, s3=s3)

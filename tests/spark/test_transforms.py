@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -16,8 +15,7 @@ from dataplatform.config.models import Column, Contract
 from dataplatform.transform.columns import column_reasons, typed_value
 from dataplatform.transform.currency import add_converted_amounts, attach_rates, conversion_failed
 from dataplatform.transform.names import converted_type, snake_case
-from dataplatform.transform.standardize import SchemaDriftError, _swap_partitions, plan_columns
-from dataplatform.transform.storage import HadoopFs
+from dataplatform.transform.standardize_dataset import SchemaDriftError, plan_columns
 
 
 def _apply(spark: SparkSession, column: Column, values: list[str | None]) -> list[tuple[object, list[tuple[str, str]]]]:
@@ -210,23 +208,3 @@ def test_freeze_fails_naming_the_new_column() -> None:
 def test_evolve_refuses_a_new_column_that_collides() -> None:
     with pytest.raises(SchemaDriftError, match="maps to 'note'"):
         plan_columns("d", CONTRACT, ["ID", "Day", "note", "NOTE "])
-
-
-def test_swap_moves_new_files_in_and_removes_old_ones(spark: SparkSession, tmp_path: Path) -> None:
-    live, staging = tmp_path / "live", tmp_path / "staging"
-    for path, text in [
-        (live / "day=2024-01-01" / "part-old.parquet", "old"),
-        (live / "day=2024-01-02" / "part-old.parquet", "old"),
-        (live / "day=2024-01-03" / "part-keep.parquet", "untouched"),
-        (staging / "day=2024-01-01" / "part-new.parquet", "new"),
-    ]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    fs = HadoopFs(spark, str(live))
-    _swap_partitions(fs, f"{live}/", f"{staging}/", "day", ["2024-01-01", "2024-01-02"])
-    assert sorted(str(p.relative_to(live)) for p in live.rglob("*.parquet")) == [
-        "day=2024-01-01/part-new.parquet",
-        "day=2024-01-03/part-keep.parquet",
-    ]
-    assert not (live / "day=2024-01-02").exists()  # every key moved away: the partition is gone
-    assert not staging.exists()

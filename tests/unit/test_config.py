@@ -64,11 +64,11 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
     ),
     "unknown source kind": (
         edit("kind: csv", "kind: ftp"),
-        ["pipeline.yaml:114: datasets.sales.source: unknown source kind 'ftp'; expected one of: csv, rest, postgres"],
+        ["pipeline.yaml:118: datasets.sales.source: unknown source kind 'ftp'; expected one of: csv, rest, postgres"],
     ),
     "missing source kind": (
         edit("      kind: csv\n", ""),
-        ["pipeline.yaml:114: datasets.sales.source: missing required key 'kind' (one of: csv, rest, postgres)"],
+        ["pipeline.yaml:118: datasets.sales.source: missing required key 'kind' (one of: csv, rest, postgres)"],
     ),
     "bad cron (5 fields)": (
         edit('cron: "0 3 * * ? *"', 'cron: "0 3 * * *"'),
@@ -82,17 +82,17 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
         ["pipeline.yaml:8: schedule.cron: hours value 25 is out of range 0-23 in '0 25 * * ? *'"],
     ),
     "bad time zone": (
-        edit("timezone: Europe/Berlin", "timezone: Mars/Olympus"),
+        edit("timezone: Europe/Berlin\nraw_retention", "timezone: Mars/Olympus\nraw_retention"),
         ["pipeline.yaml:9: schedule.timezone: unknown IANA time zone 'Mars/Olympus' (e.g. UTC, Europe/Berlin)"],
     ),
     "duplicate dataset": (
         SAMPLE + "\n  sales:\n    source: {kind: csv, location: landing/more-sales/}\n",
-        ["pipeline.yaml:138: datasets.sales: duplicate key 'sales' (first defined on line 112)"],
+        ["pipeline.yaml:142: datasets.sales: duplicate key 'sales' (first defined on line 116)"],
     ),
     "key column not in contract": (
         edit("key: [product_id]", "key: [sku]"),
         [
-            "pipeline.yaml:77: datasets.products.contract.key[0]: column 'sku' is not in the contract columns "
+            "pipeline.yaml:81: datasets.products.contract.key[0]: column 'sku' is not in the contract columns "
             "(product_id, product_name, category, price, stock_available, snapshot_date)"
         ],
     ),
@@ -102,47 +102,47 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
             '      delimiter: ","\n    depends_on: [exchange_rates, transactions]\n',
             edit(TRANSACTIONS_DEPENDS, "any transaction still open\n    depends_on: [exchange_rates, sales]\n"),
         ),
-        ["pipeline.yaml:26: datasets: dependency cycle: sales -> transactions -> sales"],
+        ["pipeline.yaml:29: datasets: dependency cycle: sales -> transactions -> sales"],
     ),
     "unknown dependency": (
         edit(SALES_DEPENDS, '      delimiter: ","\n    depends_on: [exchange_rates, stores]\n'),
         [
-            "pipeline.yaml:120: datasets.sales.depends_on: unknown dataset 'stores'; expected one of: exchange_rates, "
+            "pipeline.yaml:124: datasets.sales.depends_on: unknown dataset 'stores'; expected one of: exchange_rates, "
             "customers, products, transactions, sales"
         ],
     ),
     "currency conversion without its rates dependency": (
         edit(SALES_DEPENDS, '      delimiter: ","\n'),
         [
-            "pipeline.yaml:112: datasets.sales.depends_on: must include 'exchange_rates', which its currency "
+            "pipeline.yaml:116: datasets.sales.depends_on: must include 'exchange_rates', which its currency "
             "conversion reads"
         ],
     ),
     "unknown rule": (
         edit("rules: [non_negative]}\n        - {name: stock", "rules: [nonnegative]}\n        - {name: stock"),
         [
-            "pipeline.yaml:83: datasets.products.contract.columns[3].rules[0]: unknown rule 'nonnegative'; expected "
+            "pipeline.yaml:87: datasets.products.contract.columns[3].rules[0]: unknown rule 'nonnegative'; expected "
             "one of: not_null, non_negative, positive, in_set, regex, date_range"
         ],
     ),
     "regex rule that does not compile": (
         edit('rules: [{regex: "^S[0-9]+$"}]', 'rules: [{regex: "^S[0-9+$"}]'),
         [
-            "pipeline.yaml:128: datasets.sales.contract.columns[0].rules[0]: regex pattern does not compile: "
+            "pipeline.yaml:132: datasets.sales.contract.columns[0].rules[0]: regex pattern does not compile: "
             "unterminated character set at position 2"
         ],
     ),
     "normalize on a non-string column": (
         edit("{name: age, source: Age, type: integer", "{name: age, source: Age, type: integer, normalize: upper"),
         [
-            "pipeline.yaml:63: datasets.customers.contract.columns[2].normalize: normalize applies to string columns "
+            "pipeline.yaml:67: datasets.customers.contract.columns[2].normalize: normalize applies to string columns "
             "only; 'age' has type integer"
         ],
     ),
     "quantity column that is not an integer": (
         edit("quantity_column: quantity,", "quantity_column: currency,"),
         [
-            "pipeline.yaml:125: datasets.sales.contract.currency.quantity_column: quantity column 'currency' must "
+            "pipeline.yaml:129: datasets.sales.contract.currency.quantity_column: quantity column 'currency' must "
             "have type integer or bigint"
         ],
     ),
@@ -151,21 +151,21 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
             "- {name: customer_id, source: Customer_ID, type: bigint}", "- {name: line_price_reporting, type: bigint}"
         ),
         [
-            "pipeline.yaml:125: datasets.sales.contract.currency: column 'line_price_reporting' clashes with a "
+            "pipeline.yaml:129: datasets.sales.contract.currency: column 'line_price_reporting' clashes with a "
             "column that currency conversion adds"
         ],
     ),
     "rates more precise than conversion computes with": (
         edit('{name: rate, type: "decimal(18,8)"', '{name: rate, type: "decimal(30,20)"'),
         [
-            "pipeline.yaml:40: datasets.exchange_rates.contract.columns: rate must be decimal(p,s) with s <= 10 and "
+            "pipeline.yaml:43: datasets.exchange_rates.contract.columns: rate must be decimal(p,s) with s <= 10 and "
             "p - s <= 10 (conversion computes with it exactly); got decimal(30,20)"
         ],
     ),
     "unknown column type": (
         edit("{name: age, source: Age, type: integer", "{name: age, source: Age, type: int"),
         [
-            "pipeline.yaml:63: datasets.customers.contract.columns[2].type: expected one of string, integer, bigint, "
+            "pipeline.yaml:67: datasets.customers.contract.columns[2].type: expected one of string, integer, bigint, "
             "double, boolean, date, timestamp or decimal(p,s) with 1 <= p <= 38 and s <= p; got 'int'"
         ],
     ),
@@ -175,38 +175,38 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
     ),
     "unknown key inside a source": (
         edit("      table: products\n", "      table: products\n      schema: public\n"),
-        ["pipeline.yaml:75: datasets.products.source.schema: unknown key 'schema'"],
+        ["pipeline.yaml:79: datasets.products.source.schema: unknown key 'schema'"],
     ),
     "postgres table and query": (
         edit("      table: products\n", "      table: products\n      query: select 1\n"),
-        ["pipeline.yaml:71: datasets.products.source: give exactly one of 'table' or 'query'"],
+        ["pipeline.yaml:75: datasets.products.source: give exactly one of 'table' or 'query'"],
     ),
     "incremental load without cursor column": (
         edit("      cursor_column: updated_at\n", ""),
-        ["pipeline.yaml:89: datasets.transactions.source: load 'incremental' needs 'cursor_column'"],
+        ["pipeline.yaml:93: datasets.transactions.source: load 'incremental' needs 'cursor_column'"],
     ),
     "auth without secret": (
         edit("auth: {type: bearer, secret: retail/customer-api}", "auth: {type: bearer}"),
         [
-            "pipeline.yaml:52: datasets.customers.source.auth: auth type 'bearer' needs a secret (a Secrets Manager "
+            "pipeline.yaml:55: datasets.customers.source.auth: auth type 'bearer' needs a secret (a Secrets Manager "
             "secret name)"
         ],
     ),
     "partition column that is not a date": (
         edit("partition_column: snapshot_date", "partition_column: product_name"),
         [
-            "pipeline.yaml:78: datasets.products.contract.partition_column: 'product_name' must have type date, "
+            "pipeline.yaml:82: datasets.products.contract.partition_column: 'product_name' must have type date, "
             "not string"
         ],
     ),
     "duplicate column": (
         edit("- {name: category, type: string}", "- {name: price, type: string}"),
-        ["pipeline.yaml:83: datasets.products.contract.columns[3].name: duplicate column 'price'"],
+        ["pipeline.yaml:87: datasets.products.contract.columns[3].name: duplicate column 'price'"],
     ),
     "bad csv location": (
         edit("location: landing/sales/", "location: sales/"),
         [
-            "pipeline.yaml:116: datasets.sales.source.location: expected 'landing/<prefix>/', 's3://bucket/prefix/', "
+            "pipeline.yaml:120: datasets.sales.source.location: expected 'landing/<prefix>/', 's3://bucket/prefix/', "
             "an https:// URL, or a local directory ('./dir/', local runs only); got 'sales/'"
         ],
     ),
@@ -229,7 +229,7 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
     "environment variable without default": (
         edit("${CUSTOMER_API_URL:-https://crm.internal.example.com/api}", "${CUSTOMER_API_URL}"),
         [
-            "pipeline.yaml:50: datasets.customers.source.base_url: environment variable CUSTOMER_API_URL is not set "
+            "pipeline.yaml:53: datasets.customers.source.base_url: environment variable CUSTOMER_API_URL is not set "
             "and has no default (write ${CUSTOMER_API_URL:-default})"
         ],
     ),
@@ -249,7 +249,9 @@ def test_malformed_file_gives_the_exact_message(case: str) -> None:
 
 def test_one_message_per_problem() -> None:
     text = edit(
-        "timezone: Europe/Berlin", "timezone: Mars/Olympus", edit("raw_retention_days: 90", "raw_retention_days: 0")
+        "timezone: Europe/Berlin\nraw",
+        "timezone: Mars/Olympus\nraw",
+        edit("raw_retention_days: 90", "raw_retention_days: 0"),
     )
     assert messages(text) == [
         "pipeline.yaml:9: schedule.timezone: unknown IANA time zone 'Mars/Olympus' (e.g. UTC, Europe/Berlin)",
@@ -259,11 +261,11 @@ def test_one_message_per_problem() -> None:
 
 def test_every_duplicate_key_is_reported_with_its_path() -> None:
     # Regression: PyYAML-level duplicate detection used to stop at the first one and named no YAML path.
-    text = edit("  timezone: Europe/Berlin\n", "  timezone: Europe/Berlin\n  timezone: UTC\n")
+    text = edit("  timezone: Europe/Berlin\nraw", "  timezone: Europe/Berlin\n  timezone: UTC\nraw")
     text = edit("      table: products\n", "      table: products\n      table: items\n", text)
     assert messages(text) == [
         "pipeline.yaml:10: schedule.timezone: duplicate key 'timezone' (first defined on line 9)",
-        "pipeline.yaml:76: datasets.products.source.table: duplicate key 'table' (first defined on line 75)",
+        "pipeline.yaml:80: datasets.products.source.table: duplicate key 'table' (first defined on line 79)",
     ]
 
 
@@ -272,9 +274,9 @@ def test_every_missing_environment_variable_is_reported_with_its_path() -> None:
     text = edit("${CUSTOMER_API_URL:-https://crm.internal.example.com/api}", "${CUSTOMER_API_URL}")
     text = edit("${EXCHANGE_RATES_URL:-https://api.frankfurter.dev/v1}", "${RATES_HOST}/v1", text)
     assert messages(text) == [
-        "pipeline.yaml:31: datasets.exchange_rates.source.base_url: environment variable RATES_HOST is not set and "
+        "pipeline.yaml:34: datasets.exchange_rates.source.base_url: environment variable RATES_HOST is not set and "
         "has no default (write ${RATES_HOST:-default})",
-        "pipeline.yaml:50: datasets.customers.source.base_url: environment variable CUSTOMER_API_URL is not set "
+        "pipeline.yaml:53: datasets.customers.source.base_url: environment variable CUSTOMER_API_URL is not set "
         "and has no default (write ${CUSTOMER_API_URL:-default})",
     ]
 
@@ -283,7 +285,7 @@ def test_literal_error_shows_the_given_value() -> None:
     # Regression: a value outside a fixed set (worker type, encoding, ...) was reported without the value given.
     text = edit("encoding: utf-8", "encoding: utf-32")
     assert messages(text) == [
-        "pipeline.yaml:118: datasets.sales.source.encoding: Input should be 'utf-8', 'utf-8-sig', 'latin-1', "
+        "pipeline.yaml:122: datasets.sales.source.encoding: Input should be 'utf-8', 'utf-8-sig', 'latin-1', "
         "'cp1252' or 'utf-16'; got 'utf-32'"
     ]
 
@@ -297,7 +299,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 
 def test_messages_name_the_file_given(tmp_path: Path) -> None:
     path = tmp_path / "custom.yaml"
-    path.write_text(edit("timezone: Europe/Berlin", "timezone: Nowhere"), encoding="utf-8")
+    path.write_text(edit("timezone: Europe/Berlin\nraw", "timezone: Nowhere\nraw"), encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_config(path, env=NO_ENV)
     assert info.value.messages == [

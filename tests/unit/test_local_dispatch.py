@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
 import uuid
 from typing import Any
@@ -15,6 +17,7 @@ from dataplatform.local import sfn_dispatch
 from dataplatform.local.sfn_dispatch import TaskParameterError, validate_request
 from dataplatform.local.spark_runner import GlueJobError, _check_argument_names
 from dataplatform.local.template import Resolver
+from dataplatform.transform.job import JOB_ARGUMENTS, PUBLISH_ARGUMENTS
 
 
 def test_requests_are_validated_like_the_real_service() -> None:
@@ -37,10 +40,16 @@ def test_deployed_default_arguments_are_accepted_and_typos_are_not() -> None:
             "--curated_database": "retail_curated",
             "--enable-metrics": "",
             "--job-language": "python",
-        }
+            "--datalake-formats": "iceberg",
+            "--conf": "spark.sql.extensions=x --conf spark.sql.catalog.glue_catalog=y",
+        },
+        JOB_ARGUMENTS,
     )
     with pytest.raises(GlueJobError, match="--datset"):
-        _check_argument_names({"--datset": "sales"})
+        _check_argument_names({"--datset": "sales"}, JOB_ARGUMENTS)
+    _check_argument_names({"--run_id": "r", "--datasets": '["sales"]'}, PUBLISH_ARGUMENTS)
+    with pytest.raises(GlueJobError, match="--manifest_uris"):
+        _check_argument_names({"--manifest_uris": "s3://x"}, PUBLISH_ARGUMENTS)  # the publish job takes none
 
 
 def test_template_tokens_resolve_to_local_names() -> None:
@@ -130,6 +139,58 @@ def test_function_arn_tasks_run_the_handler_and_return_its_result_only() -> None
     assert failed["status"] == "SUCCEEDED", failed
     caught = json.loads(failed["output"])["caught"]
     assert caught["Error"] == "ValueError" and "bad input" in caught["Cause"]
+
+
+class _Iam:
+    def as_job(self, job_name: str) -> Any:
+        return contextlib.nullcontext()
+
+    def as_runner(self) -> Any:
+        return contextlib.nullcontext()
+
+
+class _Platform:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.iam = _Iam()
+
+    def client(self, service: str) -> Any:
+        class Glue:
+            def get_job(self, JobName: str) -> dict[str, Any]:
+                return {"Job": {"DefaultArguments": {"--dataset": "sales"}}}
+
+        return Glue()
+
+    def emit(self, event: Any) -> None:
+        self.events.append(event)
+
+
+class _Engine:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_glue_job_drops_the_athena_engine_so_new_snapshots_are_mapped(
+    monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from dataplatform.local.dispatcher import Dispatcher
+
+    def job(name: str, arguments: dict[str, str], s3: Any = None) -> None:
+        if fails:
+            raise RuntimeError("merge failed after a commit")
+
+    monkeypatch.setitem(sys.modules, "dataplatform.local.spark_runner", SimpleNamespace(run_glue_job=job))
+    dispatcher = Dispatcher(_Platform())  # type: ignore[arg-type]
+    engine = _Engine()
+    dispatcher._athena = engine
+    result = dispatcher.run_glue_job("retail-standardize-sales", {})
+    assert result["JobRunState"] == ("FAILED" if fails else "SUCCEEDED")
+    assert engine.closed and dispatcher._athena is None
 
 
 def test_a_new_platform_starts_with_cold_lambda_containers(monkeypatch: pytest.MonkeyPatch) -> None:

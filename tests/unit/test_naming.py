@@ -46,26 +46,37 @@ def test_database_names_replace_hyphens() -> None:
     }
 
 
+def test_iceberg_names_of_a_run_and_its_audit() -> None:
+    assert naming.publish_job_name("my-shop") == "my-shop-publish"
+    assert naming.job_dataset("my-shop", naming.publish_job_name("my-shop")) is None  # never a dataset's job
+    assert naming.quarantine_table("sales") == "sales_quarantine"
+    assert naming.run_branch("20240101-20240131-ab12cd34ef") == "run_20240101_20240131_ab12cd34ef"
+    assert naming.run_branch("Backfill.2024:Q1") == "run_backfill_2024_q1"  # a plain SQL identifier
+    assert naming.staged_database_names("my-shop") == {
+        "curated": "my_shop_staged_curated",
+        "marts": "my_shop_staged_marts",
+        "audit": "my_shop_audit",
+    }
+    assert naming.maintenance_state_machine_name("my-shop") == "my-shop-maintenance"
+
+
 def test_lake_prefixes_and_keys_share_one_builder() -> None:
     lake = Lake(raw_bucket="raw-b", curated_bucket="cur-b")
     day = date(2024, 3, 1)
     assert isinstance(lake, LakeKeys)
     assert lake.manifest_key("sales", day, "r1").startswith(lake.raw_prefix("sales"))
     assert lake.raw_prefix("sales").startswith(lake.raw_prefix())
-    assert lake.quarantine_prefix("sales", "r1").startswith(lake.quarantine_prefix("sales"))
     assert lake.quarantine_prefix("sales").startswith(lake.quarantine_prefix())
     assert lake.quarantine_prefix().startswith(lake.curated_prefix())
     assert lake.curated_uri() == "s3://cur-b/curated/"
     assert lake.quarantine_uri() == "s3://cur-b/curated/_quarantine/"
-    assert lake.staging_prefix("sales") == "curated/_staging/sales/"
+    assert lake.quarantine_uri("sales") == "s3://cur-b/curated/_quarantine/sales/"
     assert lake.run_step_key("r1", "sales", "ingest").startswith(lake.run_dataset_prefix("r1", "sales"))
     assert lake.any_run_prefix("sales") == "runs/*/sales/"
     assert lake.processed_prefix("sales").startswith(lake.state_prefix())
     assert lake.audit_key(day, "r1", "sales").startswith(lake.audit_prefix())
     with pytest.raises(ValueError, match="run_id"):
         lake.run_dataset_prefix("*", "sales")  # the IAM wildcard is never a run id
-    with pytest.raises(ValueError, match="needs the dataset"):
-        lake.quarantine_prefix(run_id="r1")
 
 
 def test_landing_locations_are_prefixes_ending_in_a_slash() -> None:

@@ -172,6 +172,11 @@ def test_write_audit_one_line_per_dataset_with_counts_and_error() -> None:
         Key="runs/r1/sales/standardize.json",
         Body=json.dumps({"curated_rows": 7, "quarantined_rows": 2, "duplicate_rows": 1}),
     )
+    s3.put_object(
+        Bucket="cur",
+        Key="runs/r1/sales/publish.json",
+        Body=json.dumps({"published_snapshot_id": 123, "quarantine_published_snapshot_id": 456}),
+    )
     started = datetime(2024, 1, 2, 3, 0, tzinfo=UTC)
     uris = write_audit(
         s3,
@@ -195,10 +200,12 @@ def test_write_audit_one_line_per_dataset_with_counts_and_error() -> None:
     assert sales["rejected_files"] == 1  # a CSV file moved to the rejected prefix shows in the audit
     assert sales["watermark_previous"] == "w0" and sales["watermark_committed"] is None
     assert sales["error_step"] == "Ingest" and "503" in sales["error"] and sales["duration_s"] == 60.0
+    assert (sales["published_snapshot_id"], sales["quarantine_published_snapshot_id"]) == (123, 456)
     customers = json.loads(
         s3.get_object(Bucket="cur", Key="audit/run_date=2024-01-02/run_id=r1/customers.json")["Body"].read()
     )
     assert customers["raw_rows"] is None and customers["status"] == "FAILED"
+    assert customers["published_snapshot_id"] is None  # nothing of customers was published by this run
 
 
 def test_every_audit_field_is_a_column_of_audit_runs() -> None:

@@ -1,9 +1,13 @@
 """The local Athena engine: DuckDB over the lake, Athena (Trino) SQL transpiled with sqlglot.
 
-Every catalog table becomes a DuckDB view `"<database>"."<table>"` over its files: Parquet or JSON lines, with
-the Hive partition columns (`<key>=<value>` path segments below the location) included and every column cast to
-its catalog type. Partition projection needs no registration on Athena, and locally every partition directory
-under the location is read, which gives the same rows.
+Every catalog table becomes a DuckDB view `"<database>"."<table>"` over its files, read lazily:
+- Iceberg tables (`Parameters.table_type = ICEBERG`, the curated zone): the current snapshot through pyiceberg's
+  metadata, columns by field id, position deletes applied (`iceberg_tables.py`). `FOR VERSION AS OF`,
+  `FOR TIMESTAMP AS OF` and the `"t$snapshots"`, `"t$history"`, `"t$refs"` metadata tables are resolved to
+  further relations before a statement is transpiled (`table_versions.py`).
+- Hive tables: Parquet or JSON lines with the partition columns of the path, cast to the catalog types
+  (`hive_tables.py`).
+The mapping is cached per engine instance; `refresh()` maps the catalog again (the runner calls it after Glue jobs).
 
 Statements:
 - SELECT (and anything else DuckDB understands after transpiling) runs and returns rows, through the dialect layer
@@ -11,7 +15,7 @@ Statements:
   like Athena, and Athena's type names in `QueryResult.types`.
 - SHOW and DESCRIBE are answered from the catalog (`metadata.py`), with the logical database names.
 - CREATE [OR REPLACE] VIEW runs in DuckDB and is recorded in the catalog as an Athena-style VIRTUAL_VIEW, so a
-  later process (e.g. `dataplatform query` after the demo) sees it.
+  later process (e.g. `dataplatform query` after the demo) sees it; a view may read a table `FOR VERSION AS OF`.
 - CREATE EXTERNAL TABLE registers the table in the catalog (like Athena's DDL) and maps it to its files.
 """
 
@@ -19,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +42,11 @@ from dataplatform.athena.sqlfiles import (
     render_sql,
 )
 from dataplatform.config import PipelineConfig
-from dataplatform.local.athena import dialect, macros, metadata
+from dataplatform.local.athena import dialect, hive_tables, macros, metadata
+from dataplatform.local.athena.iceberg_tables import IcebergTables, IcebergUnsupported, IcebergVersionError, is_iceberg
 from dataplatform.local.athena.parameters import ParameterError
 from dataplatform.local.athena.parameters import bind as bind_parameters
+from dataplatform.local.athena.results import AthenaNotSupportedError, AthenaQueryError, QueryResult
 from dataplatform.local.athena.table_catalogs import (
     Catalog,
     GlueCatalog,
@@ -49,104 +54,26 @@ from dataplatform.local.athena.table_catalogs import (
     decode_presto_view,
     encode_presto_view,
 )
-from dataplatform.local.athena.types import WIDENED, UnsupportedType, athena_type, hive_type_name
+from dataplatform.local.athena.table_versions import TableVersionError, TableVersions
+from dataplatform.local.athena.types import WIDENED, UnsupportedType, athena_type, duckdb_type_to_glue
+from dataplatform.naming import STAGED_ZONES, staged_database
+
+__all__ = ["AthenaNotSupportedError", "AthenaQueryError", "LocalAthena", "QueryResult"]
 
 READ_DIALECT = dialect.AthenaV3
 DUCKDB_LINE = re.compile(r"LINE (\d+):")
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
-class AthenaQueryError(RuntimeError):
-    """A statement failed: carries the SQL as given, the DuckDB SQL, the position and the engine's message."""
-
-    def __init__(
-        self,
-        engine_message: str,
-        *,
-        sql: str,
-        transpiled: str | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        stage: str,
-        source: str | None = None,
-    ) -> None:
-        self.engine_message = engine_message
-        self.sql = sql
-        self.transpiled = transpiled
-        self.line = line
-        self.column = column
-        self.stage = stage
-        self.source = source
-        where = source or "query"
-        position = ""
-        if line is not None:
-            of = "the DuckDB SQL" if stage == "execute" else "the SQL"
-            position = f" at line {line}" + (f", column {column}" if column is not None else "") + f" of {of}"
-        parts = [f"{where}: {stage} failed{position}: {engine_message}", "--- SQL:", _numbered(sql)]
-        if transpiled is not None:
-            parts += ["--- DuckDB SQL:", _numbered(transpiled)]
-        super().__init__("\n".join(parts))
-
-
-class AthenaNotSupportedError(AthenaQueryError):
-    """The statement uses a function or construct the local engine would not answer like Athena (one line)."""
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.engine_message}" if self.source else self.engine_message
-
-
-def _numbered(sql: str) -> str:
-    return "\n".join(f"{i:4d} | {line}" for i, line in enumerate(sql.splitlines(), 1))
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    columns: list[str]
-    types: list[str]
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def as_dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
-def glue_type_to_duckdb(glue_type: str) -> str:
-    return exp.DataType.build(glue_type, dialect="hive").sql(dialect="duckdb")
-
-
-def duckdb_type_to_glue(duckdb_type: str) -> tuple[str, str]:
-    """(Glue/Hive type, Presto/Trino type) of a DuckDB column type, with Athena's names (hugeint sums are bigint)."""
-    try:
-        athena = athena_type(duckdb.sqltype(duckdb_type))
-        return hive_type_name(athena), athena.replace(", ", ",")
-    except (UnsupportedType, duckdb.Error):
-        built = exp.DataType.build(duckdb_type, dialect="duckdb")
-        return built.sql(dialect="hive").lower().replace(" ", ""), built.sql(dialect="trino").lower().replace(", ", ",")
-
-
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _table_format(table: dict[str, Any]) -> str | None:
-    sd = table.get("StorageDescriptor") or {}
-    hints = " ".join(
-        str(x)
-        for x in (
-            (sd.get("SerdeInfo") or {}).get("SerializationLibrary"),
-            sd.get("InputFormat"),
-            (table.get("Parameters") or {}).get("classification"),
-        )
-        if x
-    ).lower()
-    if "parquet" in hints:
-        return "parquet"
-    if "json" in hints:
-        return "json"
-    return None
+def logical_database_names(project: str) -> dict[str, str]:
+    """The database names `dataplatform query` accepts: the zones (`curated`, ...), and their staged twins as
+    `staged_curated`, `staged_marts` (the audit step's databases), each mapped to its Glue name."""
+    staged = {f"staged_{zone}": staged_database(project, zone) for zone in STAGED_ZONES}
+    return {**database_names(project), **staged}
 
 
 class LocalAthena:
@@ -166,12 +93,18 @@ class LocalAthena:
         self._current_db: str | None = None
         self.skipped: dict[str, str] = {}
         """`db.table` -> reason, for catalog entries that could not be mapped (unknown format, broken view)."""
+        self._versions = self._table_versions()
         self.con = self._connect()
         self._map_catalog()
+
+    def _table_versions(self) -> TableVersions:
+        """Iceberg tables are loaded (and cached) per mapping of the catalog."""
+        return TableVersions(self.catalog, IcebergTables(self.catalog.local_object))
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         macros.install(con, self.databases)  # Athena's session time zone and the dialect layer's macros
+        self._versions.attach(con)
         return con
 
     # ------------------------------------------------------------ construction
@@ -183,7 +116,7 @@ class LocalAthena:
             return cls(catalog, params={"curated_bucket": curated_bucket} if curated_bucket else {})
         return cls(
             catalog,
-            databases=database_names(config.project),
+            databases=logical_database_names(config.project),
             params=parameters_from_config(config, curated_bucket),
         )
 
@@ -216,8 +149,10 @@ class LocalAthena:
 
     # ------------------------------------------------------------ catalog -> DuckDB
     def refresh(self) -> None:
-        """Map the catalog again in a new DuckDB connection: picks up new files, tables and dropped entries."""
+        """Map the catalog again in a new DuckDB connection: picks up new files, tables, snapshots and dropped
+        entries (Iceberg metadata is re-read: every commit has a new metadata location)."""
         self.con.close()
+        self._versions = self._table_versions()
         self.con = self._connect()
         self._map_catalog()
 
@@ -239,7 +174,14 @@ class LocalAthena:
                 try:
                     self._map_view(database, table)
                     self.skipped.pop(f"{database}.{table['Name']}", None)
-                except (duckdb.Error, ValueError, sqlglot.errors.SqlglotError, dialect.NotSupported) as exc:
+                except (
+                    duckdb.Error,
+                    ValueError,
+                    LookupError,
+                    FileNotFoundError,
+                    sqlglot.errors.SqlglotError,
+                    dialect.NotSupported,
+                ) as exc:
                     self.skipped[f"{database}.{table['Name']}"] = f"view cannot be created: {exc}"
                     failed.append((database, table))
             if len(failed) == len(pending):
@@ -248,42 +190,20 @@ class LocalAthena:
 
     def _map_table(self, database: str, table: dict[str, Any]) -> None:
         name = f"{database}.{table['Name']}"
-        sd = table.get("StorageDescriptor") or {}
-        location = sd.get("Location")
-        fmt = _table_format(table)
-        if not location or fmt is None:
-            self.skipped[name] = f"no location or unsupported format (location={location!r}, format={fmt!r})"
-            return
-        columns = [(c["Name"], c["Type"]) for c in sd.get("Columns", [])]
-        partitions = [(c["Name"], c["Type"]) for c in table.get("PartitionKeys", [])]
-        files = self.catalog.local_files(location)
-        select = [f"CAST({_quote(c)} AS {glue_type_to_duckdb(t)}) AS {_quote(c)}" for c, t in columns]
-        # Partition values come from the `key=value` path segments; taken from the file name rather than
-        # DuckDB's hive_partitioning so that unrelated `k=v` directories (e.g. run_id=...) add no columns.
-        # Hive escapes special characters in values (%3A) and writes a null as __HIVE_DEFAULT_PARTITION__.
-        select += [
-            "CAST(NULLIF(NULLIF(url_decode(regexp_extract(filename, "
-            f"{_literal(f'/{c}=([^/]+)/')}, 1)), ''), '__HIVE_DEFAULT_PARTITION__') AS {glue_type_to_duckdb(t)})"
-            f" AS {_quote(c)}"
-            for c, t in partitions
-        ]
-        target = f"{_quote(database)}.{_quote(table['Name'])}"
-        if not files:
-            empty = [f"CAST(NULL AS {glue_type_to_duckdb(t)}) AS {_quote(c)}" for c, t in columns + partitions]
-            body = f"SELECT {', '.join(empty)} WHERE false"
+        if is_iceberg(table):
+            try:
+                body = self._versions.iceberg.select_sql(self._versions.iceberg.load(database, table))
+            except (ValueError, OSError) as exc:  # IcebergUnsupported, a missing or unreadable metadata file
+                self.skipped[name] = f"Iceberg table not readable locally: {exc}"
+                return
         else:
-            file_list = "[" + ", ".join(_literal(p.as_posix()) for p in files) + "]"
-            if fmt == "parquet":
-                source = f"read_parquet({file_list}, filename = true, hive_partitioning = false, union_by_name = true)"
-            else:
-                json_columns = "{" + ", ".join(f"{_literal(c)}: {_literal(glue_type_to_duckdb(t))}" for c, t in columns)
-                json_columns += "}"
-                source = (
-                    f"read_json({file_list}, format = 'newline_delimited', columns = {json_columns}, "
-                    "filename = true, hive_partitioning = false)"
-                )
-            body = f"SELECT {', '.join(select)} FROM {source}"
-        self.con.execute(f"CREATE OR REPLACE VIEW {target} AS {body}")
+            location = (table.get("StorageDescriptor") or {}).get("Location")
+            fmt = hive_tables.table_format(table)
+            if not location or fmt is None:
+                self.skipped[name] = f"no location or unsupported format (location={location!r}, format={fmt!r})"
+                return
+            body = hive_tables.select_sql(table, fmt, self.catalog.local_files(location))
+        self.con.execute(f"CREATE OR REPLACE VIEW {_quote(database)}.{_quote(table['Name'])} AS {body}")
 
     def _map_view(self, database: str, table: dict[str, Any]) -> None:
         original = decode_presto_view(table.get("ViewOriginalText") or "")
@@ -294,7 +214,7 @@ class LocalAthena:
             replace=True,
             expression=query,
         )
-        self.con.execute(dialect.to_duckdb(create, annotate=self._annotate))
+        self.con.execute(self._to_duckdb(create))
 
     # ------------------------------------------------------------ statements
     def render(self, sql: str, *, source: str = "<sql>") -> str:
@@ -393,13 +313,29 @@ class LocalAthena:
         qualified = qualify(tree, db=self._current_db, schema=schema, dialect=READ_DIALECT)
         return annotate_types(qualified, schema=schema)
 
+    def _to_duckdb(self, statement: exp.Expression) -> str:
+        """DuckDB SQL of a statement: versioned and metadata table references resolved, then the dialect layer."""
+        resolved = self._versions.resolve(statement, self._current_db, self._evaluate)
+        return dialect.to_duckdb(resolved, annotate=self._annotate)
+
+    def _evaluate(self, expression: exp.Expression) -> tuple[Any, str]:
+        """The value and DuckDB type of a constant expression (a FOR ... AS OF pointer), with Athena's semantics."""
+        cursor = self.con.execute(dialect.to_duckdb(exp.select(expression.copy()), annotate=self._annotate))
+        row = cursor.fetchone()
+        assert cursor.description is not None and row is not None
+        return row[0], cursor.description[0][1].id
+
     def _transpile(self, statement: exp.Expression, rendered: str, source: str | None) -> str:
         try:
-            return dialect.to_duckdb(statement, annotate=self._annotate)
+            return self._to_duckdb(statement)
         except dialect.NotSupported as exc:
             raise AthenaNotSupportedError(str(exc), sql=rendered, stage="refuse", source=source) from exc
         except sqlglot.errors.SqlglotError as exc:
             raise AthenaQueryError(str(exc), sql=rendered, stage="transpile", source=source) from exc
+        except (TableVersionError, IcebergVersionError, IcebergUnsupported, FileNotFoundError) as exc:
+            raise AthenaQueryError(str(exc), sql=rendered, stage="execute", source=source) from exc
+        except duckdb.Error as exc:  # evaluating a FOR TIMESTAMP AS OF pointer
+            raise AthenaQueryError(str(exc), sql=rendered, stage="execute", source=source) from exc
 
     def _duckdb(self, transpiled: str, rendered: str, source: str | None) -> duckdb.DuckDBPyConnection:
         try:
@@ -499,7 +435,7 @@ class LocalAthena:
             self._map_table(database, existing)
             return QueryResult([], [])
         table_input = external_table_input(statement, name)
-        fmt = _table_format(table_input)
+        fmt = hive_tables.table_format(table_input)
         if fmt is None:
             raise AthenaQueryError(
                 "the local engine reads Parquet and JSON tables only (ROW FORMAT SERDE / STORED AS)",

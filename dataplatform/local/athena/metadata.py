@@ -20,6 +20,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from dataplatform.local.athena.macros import INFORMATION_SCHEMA, NotSupported
+from dataplatform.local.athena.table_versions import INTERNAL_SCHEMA
 from dataplatform.local.athena.types import athena_type_name
 
 CATALOG_NAME = "awsdatacatalog"
@@ -176,7 +177,8 @@ def refresh_information_schema(con: duckdb.DuckDBPyConnection, catalog: Catalog,
         for db, table, column, position, nullable, dtype in con.execute(
             "SELECT schema_name, table_name, column_name, column_index - 1, CASE WHEN is_nullable THEN 'YES' "
             "ELSE 'NO' END, data_type FROM duckdb_columns() WHERE database_name = current_database() "
-            f"AND schema_name NOT IN ('main', '{INFORMATION_SCHEMA}') ORDER BY schema_name, table_name, column_index"
+            f"AND schema_name NOT IN ('main', '{INFORMATION_SCHEMA}', '{INTERNAL_SCHEMA}') "
+            "ORDER BY schema_name, table_name, column_index"
         ).fetchall()
     ]
     layouts = {

@@ -2,8 +2,9 @@
 
 Two catalogs with the same small interface:
 - `GlueCatalog`: the Glue Data Catalog through boto3 (moto, LocalStack or AWS), data from S3. Objects under a
-  table's location are mirrored into a local cache in the lake layout before DuckDB reads them, because DuckDB
-  cannot reach moto's in-process S3 and its httpfs extension cannot be downloaded here.
+  table's location (Hive tables), or the single objects an Iceberg table's metadata names, are copied into a local
+  cache in the lake layout before DuckDB reads them, because DuckDB cannot reach moto's in-process S3 and its httpfs
+  extension cannot be downloaded here.
 - `LakeDirCatalog`: a persisted local lake that a fresh process opens with no AWS API running:
       <lake_dir>/s3/<bucket>/<key>              exact object bytes
       <lake_dir>/glue/<database>/<table>.json   the Glue `Table` dict as returned by get_table (dates as strings)
@@ -19,6 +20,7 @@ import base64
 import contextlib
 import json
 import os
+import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +52,10 @@ class Catalog(Protocol):
         """Data files under an s3:// location, as local paths (hidden `_`/`.` files excluded), sorted."""
         ...
 
+    def local_object(self, uri: str) -> Path:
+        """The local path of one object (`s3://`, `s3a://` or `s3n://`), fetched into the lake layout if needed."""
+        ...
+
 
 def _data_files(root: Path) -> list[Path]:
     if not root.is_dir():
@@ -61,6 +67,14 @@ def _data_files(root: Path) -> list[Path]:
         if path.is_file() and not any(part.startswith(("_", ".")) for part in relative):
             files.append(path)
     return sorted(files)
+
+
+def object_key(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an S3 object URI; Hadoop's s3a:// and s3n:// name the same object as s3://."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme not in ("s3", "s3a", "s3n"):
+        raise ValueError(f"expected an s3:// URI, got {uri!r}")
+    return split_s3_uri(f"s3://{rest}")
 
 
 def _json_default(value: Any) -> str:
@@ -149,6 +163,13 @@ class LakeDirCatalog:
     def local_files(self, location: str) -> list[Path]:
         return _data_files(self.path_of(location))
 
+    def local_object(self, uri: str) -> Path:
+        bucket, key = object_key(uri)
+        path = self.lake_dir / "s3" / bucket / key
+        if not path.is_file():
+            raise FileNotFoundError(f"{uri}: not in the lake dir (expected {path})")
+        return path
+
 
 class GlueCatalog:
     """The Glue Data Catalog and S3 through boto3; data mirrored into `cache_dir` in the lake layout."""
@@ -220,6 +241,21 @@ class GlueCatalog:
                 if path.is_file() and path not in wanted:
                     path.unlink()
         return _data_files(root)
+
+    def local_object(self, uri: str) -> Path:
+        """Objects an Iceberg table names never change once written: a local copy is fetched once."""
+        bucket, key = object_key(uri)
+        target = self.cache.lake_dir / "s3" / bucket / key
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+            try:
+                self.s3.download_file(bucket, key, str(partial))
+            except self.s3.exceptions.ClientError as exc:
+                partial.unlink(missing_ok=True)
+                raise FileNotFoundError(f"{uri}: {exc}") from exc
+            partial.replace(target)  # atomic: a concurrent reader never sees half an object
+        return target
 
 
 def export_lake_dir(

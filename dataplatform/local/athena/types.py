@@ -1,7 +1,10 @@
 """Result types as Athena reports them: DuckDB's column types mapped to Athena engine v3 (Trino) type names.
 
-Conventions (docs/local-athena.md): `varchar` without a length and `timestamp` without a precision, like Athena's
-result metadata; `timestamp(3) with time zone` because Athena's zoned timestamps have millisecond precision.
+Conventions (docs/local-athena.md): `varchar` without a length, and `timestamp` and `timestamp with time zone`
+without a precision, like the type names of Athena's result metadata (GetQueryResults' ColumnInfo.Type, whose
+precision is a separate field). The precision is in the values: milliseconds for Hive tables and Athena's own
+timestamp functions, microseconds for Iceberg columns (Athena engine v3 reads Iceberg `timestamp` and `timestamptz`
+as `timestamp(6)` and `timestamp(6) with time zone`).
 A DuckDB type with no Athena counterpart (interval, time, uuid, ...) is refused rather than renamed. hugeint and
 ubigint come only from DuckDB's integer sums and counts, which are bigints in Trino: they are reported as bigint,
 and a value outside bigint's range fails as Trino's overflow does.
@@ -28,7 +31,7 @@ SIMPLE = {
     "timestamp_s": "timestamp",
     "timestamp_ms": "timestamp",
     "timestamp_ns": "timestamp",
-    "timestamp with time zone": "timestamp(3) with time zone",
+    "timestamp with time zone": "timestamp with time zone",
     "blob": "varbinary",
     "null": "unknown",
     # DuckDB sums and counts integers as hugeint or ubigint where Trino has a bigint (engine checks the range).
@@ -84,3 +87,13 @@ def athena_type_name(con: duckdb.DuckDBPyConnection, duckdb_type: str) -> str:
 def hive_type_name(athena_name: str) -> str:
     """The type as Athena's DESCRIBE (Hive DDL) shows it: string, int, array<...> (the Glue catalog's spelling)."""
     return exp.DataType.build(athena_name, dialect="trino").sql(dialect="hive").lower().replace(" ", "")
+
+
+def duckdb_type_to_glue(duckdb_type: str) -> tuple[str, str]:
+    """(Glue/Hive type, Presto/Trino type) of a DuckDB column type, with Athena's names (hugeint sums are bigint)."""
+    try:
+        athena = athena_type(duckdb.sqltype(duckdb_type))
+        return hive_type_name(athena), athena.replace(", ", ",")
+    except (UnsupportedType, duckdb.Error):
+        built = exp.DataType.build(duckdb_type, dialect="duckdb")
+        return built.sql(dialect="hive").lower().replace(" ", ""), built.sql(dialect="trino").lower().replace(", ", ",")

@@ -76,10 +76,18 @@ class LocalIam:
                 session = "GlueJobRunnerSession" if kind == "job" else name
                 self._identities[role_arn] = mint(sts, role_arn, session)
                 self.authority.registry.register(self._identities[role_arn])
-        if len(store.state_machine_roles) == 1:
-            (self.state_machine_role,) = store.state_machine_roles.values()
-            self.authority.registry.alias(MOTO_INTERPRETER_KEY, self.state_machine_role)
         self.authority.store = store
+        if len(store.state_machine_roles) == 1:
+            self.use_state_machine(next(iter(store.state_machine_roles)))
+
+    def use_state_machine(self, name: str) -> None:
+        """The state machine whose execution comes next acts with its own role: its interpreter's calls (moto's) and
+        the integrations the dispatcher runs. One at a time: the local runner waits for each execution."""
+        if self.mode == "off":
+            return
+        role_arn = self.store.state_machine_roles[name]
+        self.state_machine_role = role_arn
+        self.authority.registry.alias(MOTO_INTERPRETER_KEY, role_arn)
 
     # ------------------------------------------------------------ identities
     def _as_role(self, role_arn: str | None) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -145,6 +146,13 @@ class InstalledIdentity:
         self._session._credentials = ContextCredentials()
         self._executor_class = BoundedExecutor.EXECUTOR_CLS
         BoundedExecutor.EXECUTOR_CLS = ContextThreadPoolExecutor
+        # pyiceberg (the local Athena engine's Iceberg reader) reads manifests in its process-wide pool: its
+        # threads fetch objects too, as the query's identity.
+        from pyiceberg.utils.concurrent import ExecutorFactory
+
+        self._pyiceberg_pool = (ExecutorFactory._instance, ExecutorFactory._instance_pid)
+        ExecutorFactory._instance = ContextThreadPoolExecutor(max_workers=ExecutorFactory.max_workers())
+        ExecutorFactory._instance_pid = os.getpid()
         # The thread that starts the platform (the CLI's, a test's) acts as the runner.
         self._runner_token = _current.set(runner_credentials())
 
@@ -152,6 +160,11 @@ class InstalledIdentity:
         from s3transfer.futures import BoundedExecutor
 
         BoundedExecutor.EXECUTOR_CLS = self._executor_class
+        from pyiceberg.utils.concurrent import ExecutorFactory
+
+        if ExecutorFactory._instance is not None:
+            ExecutorFactory._instance.shutdown(wait=False)
+        ExecutorFactory._instance, ExecutorFactory._instance_pid = self._pyiceberg_pool
         try:
             _current.reset(self._runner_token)
         except ValueError:  # closed from another context than the one that installed it
