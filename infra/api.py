@@ -145,8 +145,10 @@ class Api(Construct):
                 resources=glue_resources,
             )
         )
-        # Athena reads the curated data and the audit records on the caller's behalf.
-        storage.grant_prefixes(self.role, storage.curated_bucket, [lake.curated_prefix(), lake.audit_prefix()])
+        # Athena reads the curated data and the audit records on the caller's behalf; the console reads the run
+        # records (steps, assertions) itself.
+        prefixes = [lake.curated_prefix(), lake.audit_prefix(), lake.runs_prefix()]
+        storage.grant_prefixes(self.role, storage.curated_bucket, prefixes)
         # A presigned POST is signed with this role's credentials: S3 lets it write only what the role may.
         landing = sorted(set(self.config.uploadable_datasets().values()))
         if landing:

@@ -80,7 +80,7 @@ class Triggers(Construct):
             enabled=config.schedule.enabled,
             target=scheduler_targets.StepFunctionsStartExecution(
                 state_machine,
-                input=scheduler.ScheduleTargetInput.from_object({}),
+                input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
                 dead_letter_queue=self.dlq,
                 retry_attempts=RETRY_ATTEMPTS,
                 max_event_age=MAX_EVENT_AGE,
@@ -111,7 +111,7 @@ class Triggers(Construct):
             targets=[
                 events_targets.SfnStateMachine(
                     state_machine,
-                    input=events.RuleTargetInput.from_object({"datasets": datasets}),
+                    input=events.RuleTargetInput.from_object({"trigger": "landing", "datasets": datasets}),
                     dead_letter_queue=self.dlq,
                     retry_attempts=RETRY_ATTEMPTS,
                     max_event_age=MAX_EVENT_AGE,

@@ -42,6 +42,8 @@ class WriteAuditEvent(WorkflowEvent):
     status: Literal["SUCCEEDED", "FAILED"]
     started_at: str
     error: RunError | None = None
+    execution: str | None = None
+    """`$$.Execution.Id`: its history gives the run's timeline (runs/<run_id>/_run/timeline.json)."""
 
 
 class CheckQualityEvent(WorkflowEvent):

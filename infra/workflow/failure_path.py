@@ -53,6 +53,7 @@ class FailurePath:
                 "status": "FAILED",
                 "error": {"step.$": "$.failure.step", "cause.$": "$.failure.cause"},
                 "started_at.$": "$$.Execution.StartTime",
+                "execution.$": "$$.Execution.Id",
             },
             sfn.JsonPath.DISCARD,
         )

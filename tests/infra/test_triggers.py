@@ -39,7 +39,7 @@ def test_schedule_time_zone_retry_and_dlq(template: Template, config: PipelineCo
             "State": "ENABLED",
             "Target": Match.object_like(
                 {
-                    "Input": "{}",  # a scheduled run resolves its default window
+                    "Input": '{"trigger":"schedule"}',  # a scheduled run resolves its default window
                     "DeadLetterConfig": {"Arn": Match.any_value()},
                     "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 7200},
                 }
@@ -66,7 +66,7 @@ def test_landing_rule_starts_the_datasets_that_read_landing_prefixes(template: T
                 "detail-type": ["Object Created"],
                 "detail": {"bucket": {"name": [{"Ref": raw}]}, "object": {"key": [{"prefix": "landing/orders/"}]}},
             },
-            "Targets": [Match.object_like({"Input": json.dumps({"datasets": ["orders"]}, separators=(",", ":"))})],
+            "Targets": [Match.object_like({"Input": json.dumps({"trigger": "landing", "datasets": ["orders"]}, separators=(",", ":"))})],
         },
     )
 
