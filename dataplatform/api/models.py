@@ -147,7 +147,7 @@ class SegmentSummary(ApiModel):
 
 
 class CustomerSegments(ApiModel):
-    """marts.customer_segments per segment: customers and their lifetime value, largest first."""
+    """marts.customer_segments per segment: customers and their lifetime value, the most valuable segment first."""
 
     segments: list[SegmentSummary]
 

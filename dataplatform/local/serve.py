@@ -112,6 +112,7 @@ class LocalApiServer:
 
         from dataplatform.api.app import ApiApp, ApiServices
         from dataplatform.api.data_access import LakeData, defined_marts, served_marts
+        from dataplatform.api.run_records import LakeDirRecordStore, RunRecords
         from dataplatform.athena import load_sql_files
         from dataplatform.config import load_config, sql_dir_of
         from dataplatform.local import lake_store, landing
@@ -146,7 +147,16 @@ class LocalApiServer:
         engine = LocalQueryEngine(lake_dir, config, known.get("curated_bucket"))
         self._closers.append(engine.close)
         marts = served_marts(config, defined_marts(load_sql_files(sql_dir_of(config, options.config_file))))
-        app = ApiApp(ApiServices(LakeData(engine, config, marts), s3=s3, raw_bucket=raw_bucket, local=True))
+        records = RunRecords(LakeDirRecordStore(lake_dir, known.get("curated_bucket", "")))
+        app = ApiApp(
+            ApiServices(
+                LakeData(engine, config, marts, records),
+                s3=s3,
+                raw_bucket=raw_bucket,
+                local=True,
+                config_file=options.config_file,
+            )
+        )
         assert options.token is not None
         self.gateway = LocalGateway(app, Tokens(options.token, options.read_token))
         self.server = make_server(options.host, options.port, self.gateway, threaded=True)
