@@ -139,7 +139,8 @@ def dataset_runs(project: str, runs: int) -> Statement:
 def customer_segments(project: str) -> Statement:
     return Statement(
         "SELECT segment, count(*) AS customers, CAST(sum(lifetime_value) AS DECIMAL(18, 2)) AS lifetime_value"
-        f" FROM {table(project, 'marts', 'customer_segments')} GROUP BY segment ORDER BY min(lifetime_value) DESC, segment"
+        f" FROM {table(project, 'marts', 'customer_segments')} GROUP BY segment"
+        " ORDER BY min(lifetime_value) DESC, segment"
     )
 
 
