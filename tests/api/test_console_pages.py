@@ -43,7 +43,8 @@ def test_runs_list_newest_first_with_trigger_and_the_failing_step(api: ServedApi
 def test_run_detail_shows_timeline_conservation_quarantine_and_assertions(api: ServedApi) -> None:
     status, html = page(api, f"/console/runs/{RUN_1}")
     assert status == 200
-    assert cells(html, 'data-step="Standardize2"') == ["sales", "Standardize2", "sales", "10.0", "1 min 20 s", "SUCCEEDED"]
+    standardize = ["sales", "Standardize2", "sales", "10.0", "1 min 20 s", "SUCCEEDED"]
+    assert cells(html, 'data-step="Standardize2"') == standardize
     assert re.search(r'data-lane="sales".*?left: 0\.0%; width: 10\.0%', html, re.S)  # 10 s of a 100 s run
     sales = html[html.index('data-dataset="sales"') :]
     assert re.search(r'class="raw-rows">6<.*class="curated-rows">5<.*class="quarantined-rows">1<', sales, re.S)
