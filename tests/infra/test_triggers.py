@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_stepfunctions as sfn
