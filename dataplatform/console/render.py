@@ -44,15 +44,22 @@ def assets() -> Assets:
     return Assets(css, js, uplot)
 
 
+def short_run(run_id: str) -> str:
+    """A chart label for a run: its id's unique hash part (`<start>-<end>-<hash>`), or the id if short."""
+    return run_id if len(run_id) <= 12 else f"…{run_id[-10:]}"
+
+
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["short_run"] = short_run
+    return env
 
 
 def render_page(template: str, *, project: str, page: str, charts: bool = False, **context: Any) -> str:
