@@ -46,8 +46,9 @@ class ApiServices:
     raw_bucket: str
     local: bool = False
     """Served by `dataplatform serve` (bearer token) rather than API Gateway (IAM or JWT)."""
-    config_file: FilePath = field(default_factory=lambda: FilePath("pipeline.yaml"))
-    """pipeline.yaml, beside its sql/ folder: the console derives the lineage from both."""
+    sql_dir: FilePath = field(default_factory=lambda: FilePath("sql"))
+    """The pipeline's sql/ folder: the console derives the lineage from it and the config. The API Lambda's
+    bundle carries a copy as `sql/` beside its handler (infra/api.py)."""
 
 
 def _json_error(error: ApiError) -> Response:
@@ -97,7 +98,7 @@ class ApiApp:
         self._openapi_security()
         self._error_handlers()
         self._routes()
-        register_console(self, lineage_of(services.config_file))
+        register_console(self, lineage_of(services.data.config, services.sql_dir))
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         request_context = event.get("requestContext") or {}

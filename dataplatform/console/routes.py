@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 
+from dataplatform.config import PipelineConfig
 from dataplatform.console import catalog_views, run_detail, run_views
 from dataplatform.console.graph_layout import NODE_HEIGHT, NODE_WIDTH, layout
 from dataplatform.console.lineage import Lineage, derive_lineage
@@ -29,15 +30,13 @@ def html(body: str) -> Response:
     return Response(status_code=200, content_type=HTML, body=body, headers={"Cache-Control": "no-store"})
 
 
-def lineage_of(config_file: Path) -> Callable[[], Lineage]:
-    """The pipeline's lineage, derived once from pipeline.yaml and its sql/ folder."""
+def lineage_of(config: PipelineConfig, sql_dir: Path) -> Callable[[], Lineage]:
+    """The pipeline's lineage, derived on first use (then kept) from pipeline.yaml and its sql/ folder."""
     from dataplatform.athena import load_sql_files
-    from dataplatform.config import load_config, sql_dir_of
 
     @cache
     def derive() -> Lineage:
-        config = load_config(config_file)
-        return derive_lineage(config, load_sql_files(sql_dir_of(config, config_file)))
+        return derive_lineage(config, load_sql_files(sql_dir) if sql_dir.is_dir() else [])  # no sql/: no marts
 
     return derive
 

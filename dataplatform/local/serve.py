@@ -111,7 +111,7 @@ class LocalApiServer:
         from werkzeug.serving import make_server
 
         from dataplatform.api.app import ApiApp, ApiServices
-        from dataplatform.config import load_config
+        from dataplatform.config import load_config, sql_dir_of
         from dataplatform.local import lake_store, landing
         from dataplatform.local.gateway import LocalGateway, Tokens
         from dataplatform.local.lake_data import local_lake_data
@@ -148,7 +148,7 @@ class LocalApiServer:
                 s3=s3,
                 raw_bucket=raw_bucket,
                 local=True,
-                config_file=options.config_file,
+                sql_dir=sql_dir_of(config, options.config_file),
             )
         )
         assert options.token is not None

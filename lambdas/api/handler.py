@@ -36,7 +36,7 @@ app = ApiApp(
         # Regional, virtual-hosted URLs: the presigned POST goes straight to the raw bucket's own endpoint.
         s3=boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"})),
         raw_bucket=settings.raw_bucket,
-        config_file=Path(settings.pipeline_config),
+        sql_dir=Path(__file__).resolve().parent / "sql",  # bundled beside the handler (infra/api.py)
     )
 )
 

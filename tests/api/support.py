@@ -212,7 +212,7 @@ def serve_lake(lake_dir: Path, config: PipelineConfig = CONFIG) -> ServedApi:
     records = RunRecords(LakeDirRecordStore(lake_dir, BUCKET))
     services = ApiServices(
         LakeData(engine, config, marts, records), s3=local_s3(), raw_bucket=RAW_BUCKET, local=True,
-        config_file=ROOT / "pipeline.yaml",
+        sql_dir=SAMPLE_SQL_DIR,
     )  # fmt: skip
     app = ApiApp(services)
     return ServedApi(app, engine, Client(LocalGateway(app, Tokens(TOKEN, READ_TOKEN))), lake_dir)
