@@ -29,7 +29,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 JAVA_ENV = JAVA_HOME="$$($(PY) -m infra.java_home)"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test synth demo lint format bundle-sizes clean
+.PHONY: help setup test synth demo permissions lint format bundle-sizes clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -89,6 +89,12 @@ synth: setup $(CHECKOV_STAMP) ## Synthesize the template (Docker-free bundling, 
 
 demo: setup ## Run the whole workflow locally on the sample data and print the marts (no AWS account needed)
 	$(JAVA_ENV) $(VENV)/bin/dataplatform demo
+
+permissions: setup ## Run the demo twice with IAM reports; write the grants no call used to docs/permissions.md
+	@work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	$(JAVA_ENV) DATAPLATFORM_LAKE_DIR=$$work/lake $(VENV)/bin/dataplatform demo --fresh --iam-report $$work/fresh.jsonl && \
+	$(JAVA_ENV) DATAPLATFORM_LAKE_DIR=$$work/lake $(VENV)/bin/dataplatform demo --iam-report $$work/again.jsonl && \
+	$(PY) -m dataplatform.local.iam.unused $$work/fresh.jsonl $$work/again.jsonl --out docs/permissions.md
 
 lint: setup ## ruff: lint and check formatting
 	$(VENV)/bin/ruff check .

@@ -36,7 +36,8 @@ DATASETS = {
                   1 + h(i + 1) % {products} AS product_id, CAST(1 + h(i + 2) % 9 AS INTEGER) AS quantity,
                   CAST((100 + h(i + 3) % 99900) / 100 AS DECIMAL(12,2)) AS price,
                   ['USD', 'EUR', 'GBP'][1 + h(i + 4) % 3] AS currency,
-                  CAST((100 + h(i + 3) % 99900) / 100 * 1.0925 AS DECIMAL(18,4)) AS price_usd,
+                  CAST((100 + h(i + 3) % 99900) / 100 * (1 + h(i + 2) % 9) * 1.0925 AS DECIMAL(19,2))
+                    AS line_price_reporting, 'USD' AS reporting_currency,
                   DATE '2024-01-01' + CAST(h(i + 5) % {days} AS INTEGER) AS transaction_date
            FROM range({n}) t(i)""",
     ),
@@ -47,7 +48,8 @@ DATASETS = {
                   CAST((100 + h(i + 3) % 499900) / 100 AS DECIMAL(12,2)) AS total_amount,
                   ['USD', 'EUR', 'GBP'][1 + h(i + 4) % 3] AS currency,
                   TIMESTAMP '2024-03-01 00:00:00' AS updated_at,
-                  CAST((100 + h(i + 3) % 499900) / 100 * 1.0925 AS DECIMAL(18,4)) AS total_amount_usd,
+                  CAST((100 + h(i + 3) % 499900) / 100 * 1.0925 AS DECIMAL(19,2)) AS total_amount_reporting,
+                  'USD' AS reporting_currency,
                   DATE '2024-01-01' + CAST(h(i + 5) % {days} AS INTEGER) AS transaction_date
            FROM range({n}) t(i)""",
     ),
@@ -114,7 +116,7 @@ def main() -> None:
             timings[f"{sql_file.kind}:{sql_file.name}"] = time.perf_counter() - t0
             if sql_file.kind == "assertion":
                 violations[sql_file.name] = len(result.rows)
-        for mart in ("sales_usd", "daily_revenue", "customer_ltv", "product_revenue", "customer_segments"):
+        for mart in ("sales_reporting", "daily_revenue", "customer_ltv", "product_revenue", "customer_segments"):
             t0 = time.perf_counter()
             engine.execute(f"SELECT count(*) FROM marts.{mart}")
             timings[f"scan:{mart}"] = time.perf_counter() - t0

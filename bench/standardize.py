@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dataplatform.config import Contract, load_config
 from dataplatform.manifest import RawFile, RawManifest
-from dataplatform.transform.columns import is_code
 from dataplatform.transform.standardize import RawInput, StandardizeRequest, standardize
 
 DAYS = 90
@@ -101,7 +100,9 @@ def duckdb_sql(contract: Contract, parts: list[str], rates: str, out: Path, repo
     cols, reasons = [], []
     for c in contract.columns:
         src = f'"{c.source_name}"'
-        value = f"upper(trim({src}))" if is_code(c) else (f"trim({src})" if c.type == "string" else src)
+        value = (
+            f"{c.normalize}(trim({src}))" if c.normalize != "none" else (f"trim({src})" if c.type == "string" else src)
+        )
         typed = value if c.type == "string" else f"TRY_CAST({src} AS {c.type.upper()})"
         cols.append(f"{typed} AS {c.name}")
         if not c.nullable or c.name in contract.key or c.name == contract.partition_column:
@@ -118,9 +119,7 @@ def duckdb_sql(contract: Contract, parts: list[str], rates: str, out: Path, repo
                 reasons.append(f"CASE WHEN {cond} THEN '{c.name}:{r.kind}' END")
     conv = contract.currency
     assert conv is not None
-    amounts = ", ".join(
-        f"CAST(t.{a} / t._rate AS DECIMAL(18,2)) AS {a}_{reporting.lower()}" for a in conv.amount_columns
-    )
+    amounts = ", ".join(f"CAST(t.{a} / t._rate AS DECIMAL(18,2)) AS {a}_reporting" for a in conv.amount_columns)
     files = ", ".join(repr(p) for p in parts)
     key = ", ".join(contract.key)
     order = f"{contract.updated_at} DESC, " if contract.updated_at else ""

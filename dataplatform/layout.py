@@ -33,7 +33,8 @@ RUN_SCOPE = "_run"
 class LakeKeys:
     """Every key and prefix of the lake, without bucket names: what IAM grants and lifecycle rules need.
 
-    raw bucket:      landing/<...>  (CSV drops)  and  raw/<dataset>/ingest_date=D/run_id=R/part-NNNNN.<ext>
+    raw bucket:      landing/<...>  (CSV drops),  raw/<dataset>/ingest_date=D/run_id=R/part-NNNNN.<ext>,
+                     rejected/<dataset>/ingest_date=D/run_id=R/<file> (+ <file>.reason.json)
     curated bucket:  curated/<dataset>/<partition>=D/...,  curated/_quarantine/<dataset>/run_id=R/...,
                      state/<dataset>.json,  runs/<run_id>/<dataset>/<step>.json,  audit/run_date=D/...
 
@@ -53,6 +54,17 @@ class LakeKeys:
 
     def manifest_key(self, dataset: str, ingest_date: date, run_id: str) -> str:
         return f"{self.raw_run_prefix(dataset, ingest_date, run_id)}_manifest.json"
+
+    # ------------------------------------------------------------ rejected landing files
+    def rejected_root(self, dataset: str) -> str:
+        """Raw bucket: landing files the runs of a dataset refused, each with `<name>.reason.json` beside it."""
+        return f"rejected/{dataset}/"
+
+    def rejected_prefix(self, dataset: str, ingest_date: date, run_id: str) -> str:
+        return f"{self.rejected_root(dataset)}ingest_date={ingest_date.isoformat()}/run_id={check_run_id(run_id)}/"
+
+    def rejected_key(self, dataset: str, ingest_date: date, run_id: str, name: str) -> str:
+        return f"{self.rejected_prefix(dataset, ingest_date, run_id)}{name}"
 
     # ------------------------------------------------------------ curated zone
     def curated_prefix(self, dataset: str | None = None) -> str:

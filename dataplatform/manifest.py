@@ -10,6 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field
 RawFormat = Literal["csv.gz", "jsonl.gz", "parquet"]
 
 
+class CsvPart(BaseModel):
+    """How one CSV part reads (see dataplatform/ingest/csv_format.py): what a reader of the raw copy needs."""
+
+    model_config = ConfigDict(extra="forbid")
+    encoding: str
+    """Python codec that decodes it: utf-8-sig, latin-1, cp1252 or utf-16 (its byte-order mark decides)."""
+    header: list[str]
+    """Column names as in the file's header, trimmed, without a trailing empty one."""
+    trailing_empty_column: bool = False
+    """Every line may end with one extra delimiter (an empty last field); it is not a column."""
+    ragged_rows: int = 0
+    """Rows whose field count differs from the header's; they go to quarantine, never padded or cut."""
+    ragged_lines: list[int] = []
+    """First lines of the first ragged rows (at most 100), for messages."""
+
+
 class RawFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: str
@@ -21,6 +37,7 @@ class RawFile(BaseModel):
     """Where this part came from (landing key or URL), when there is one file per source object."""
     source_etag: str | None = None
     source_sha256: str | None = None
+    csv: CsvPart | None = None
 
 
 class SchemaField(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,3 +27,8 @@ class RuntimeSettings(BaseSettings):
     @cached_property
     def config(self) -> PipelineConfig:
         return load_config(self.pipeline_config)
+
+
+def running_on_aws() -> bool:
+    """In a deployed Lambda (not the local runner or LocalStack, which point boto3 at an endpoint override)."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and not os.environ.get("AWS_ENDPOINT_URL")

@@ -82,6 +82,22 @@ class StateStore:
     def processed_prefix(self, dataset: str) -> str:
         return self.lake.processed_prefix(dataset)
 
+    def processed_key(self, dataset: str, source: str, etag: str) -> str:
+        return f"{self.processed_prefix(dataset)}{quote(source, safe='')}/{quote(etag, safe='')}"
+
+    def is_processed(self, dataset: str, source: str, etag: str | None) -> bool:
+        """Whether a committed run ingested this version of the file: one HEAD, however many files the dataset
+        has ever processed (listing every marker grew with the lake's age)."""
+        if etag is None:
+            return False
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=self.processed_key(dataset, source, etag))
+        except ClientError as exc:
+            if _is_missing(exc) or exc.response["Error"]["Code"] == "Not Found":
+                return False
+            raise
+        return True
+
     def processed_sources(self, dataset: str) -> set[tuple[str, str]]:
         """(source, etag) of every landing file already committed for the dataset."""
         prefix = self.processed_prefix(dataset)
@@ -93,7 +109,7 @@ class StateStore:
         return seen
 
     def mark_processed(self, dataset: str, source: str, etag: str, run_id: str) -> None:
-        key = f"{self.processed_prefix(dataset)}{quote(source, safe='')}/{quote(etag, safe='')}"
+        key = self.processed_key(dataset, source, etag)
         body = json.dumps({"source": source, "etag": etag, "run_id": run_id}).encode()
         try:
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")

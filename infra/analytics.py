@@ -86,7 +86,8 @@ class Analytics(Construct):
                 query_string=query,
                 work_group=workgroup_name,
             )
-            self.steps.append(AthenaStep(sql_file.name, sql_file.kind, sql_file.severity, database, query, named))
+            step_query = sql_file.workflow_query(params, database_names)  # assertions: just the count
+            self.steps.append(AthenaStep(sql_file.name, sql_file.kind, sql_file.severity, database, step_query, named))
 
     @property
     def refresh_steps(self) -> list[AthenaStep]:

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from dataplatform.config import SOURCE_KINDS, PipelineConfig, SourceKind
+from dataplatform.config.sources import CsvSource
 from dataplatform.naming import function_name
 from infra.functions import lambda_environment, python_function
 from infra.nag import PREFIX_REASON, acknowledge
@@ -115,7 +116,10 @@ class Ingestion(Construct):
 
     def _grant(self, role: iam.Role, datasets: list[str]) -> None:
         storage, lake = self.storage, self.storage.lake
-        storage.grant_prefixes(role, storage.raw_bucket, [lake.raw_prefix(d) for d in datasets], write=True)
+        # delete: a run clears what a failed attempt of the same run_id left, and undoes a failed call's parts.
+        storage.grant_prefixes(
+            role, storage.raw_bucket, [lake.raw_prefix(d) for d in datasets], write=True, delete=True
+        )
         storage.grant_prefixes(role, storage.curated_bucket, [lake.any_run_prefix(d) for d in datasets], write=True)
         # Ingestion reads the committed watermark and the CSV landing markers; only commit_state writes them.
         storage.grant_prefixes(
@@ -125,14 +129,18 @@ class Ingestion(Construct):
         accesses = [self.config.datasets[d].source.access() for d in datasets]
         landing = list(dict.fromkeys(a.landing_prefix for a in accesses if a.landing_prefix))
         if landing:
-            storage.grant_prefixes(role, storage.raw_bucket, landing)
+            # A landing file that fails its checks is moved to rejected/<dataset>/ (copy, then delete).
+            storage.grant_prefixes(role, storage.raw_bucket, landing, delete=True)
+        csv_datasets = [d for d in datasets if isinstance(self.config.datasets[d].source, CsvSource)]
+        if csv_datasets:
+            storage.grant_prefixes(role, storage.raw_bucket, [lake.rejected_root(d) for d in csv_datasets], write=True)
         for bucket, prefix in dict.fromkeys(a.external_s3 for a in accesses if a.external_s3):
             self._grant_external_read(role, bucket, prefix)
         secrets = sorted({name for a in accesses for name in a.secrets})
         if secrets:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    actions=["secretsmanager:GetSecretValue"],  # the reader never describes (docs/permissions.md)
                     resources=[secret_arn(self, s) for s in secrets],
                 )
             )

@@ -151,19 +151,13 @@ class Standardization(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="OwnCatalogTable",
+                # What dataplatform.catalog.update_catalog calls; no other partition API is used (docs/permissions.md).
                 actions=[
                     "glue:GetDatabase",
                     "glue:GetTable",
                     "glue:CreateTable",
                     "glue:UpdateTable",
-                    "glue:GetPartition",
-                    "glue:GetPartitions",
-                    "glue:CreatePartition",
                     "glue:BatchCreatePartition",
-                    "glue:UpdatePartition",
-                    "glue:BatchUpdatePartition",
-                    "glue:DeletePartition",
-                    "glue:BatchDeletePartition",
                 ],
                 # The job keeps two tables: the curated one and `<dataset>_quarantine` (rejected rows by run_id).
                 resources=[catalog_arn, database_arn, table_arn(dataset), table_arn(f"{dataset}_quarantine")],

@@ -206,7 +206,7 @@ class Storage(Construct):
         A prefix may contain `*` (`LakeKeys.any_run_prefix`). Reading is always granted: a writer re-reads its
         own objects (manifests, continuation parts). Encryption uses the lake key.
         """
-        actions = ["s3:GetObject", "s3:GetObjectVersion"]
+        actions = ["s3:GetObject"]  # no s3:GetObjectVersion: nothing reads an older version (docs/permissions.md)
         if write:
             actions += ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
         if delete:

@@ -18,6 +18,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS audit.runs (
   curated_rows bigint,
   quarantined_rows bigint,
   duplicate_rows bigint,
+  rejected_files bigint,
   watermark_previous string,
   watermark_committed string,
   error_step string,

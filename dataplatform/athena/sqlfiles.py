@@ -144,6 +144,15 @@ class SqlFile:
         """The statement as sent to Athena: header comments dropped, parameters and database names rendered."""
         return render_sql(self.statement_text, params, databases, source=str(self.path))
 
+    def workflow_query(self, params: Mapping[str, str], databases: Mapping[str, str]) -> str:
+        """What the workflow runs: an assertion returns only its number of violating rows (one row, column
+        `violations`), so check_quality reads one value however many rows violate it; the file itself (and its
+        named query) still lists the rows, for a person to look at."""
+        rendered = self.render(params, databases)
+        if self.kind != "assertion":
+            return rendered
+        return f"SELECT count(*) AS violations FROM (\n{rendered.strip().rstrip(';')}\n) AS violating_rows\n"
+
 
 def split_header(text: str) -> tuple[str, str]:
     """(header comment block, statement). Comments live only in the header: Athena's DDL parser (Hive) rejects

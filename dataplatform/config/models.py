@@ -12,6 +12,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from dataplatform.config.api import ApiConfig
+from dataplatform.config.conversion import check_conversion, check_rates_contract
+from dataplatform.config.number_format import NumberFormat
 from dataplatform.config.sources import CsvSource, PostgresSource, RestSource, Source
 from dataplatform.config.strict_model import StrictModel
 from dataplatform.naming import Zone, glue_database
@@ -87,6 +89,9 @@ class Rule(StrictModel):
         return self
 
 
+NUMERIC_TYPES = ("integer", "bigint", "double")
+
+
 class Column(StrictModel):
     name: Annotated[str, Field(pattern=IDENTIFIER)]
     """Curated (snake_case) name."""
@@ -97,7 +102,11 @@ class Column(StrictModel):
     nullable: bool = True
     formats: tuple[str, ...] = ()
     """Explicit input formats for date/timestamp casts (Spark datetime patterns), tried in order."""
+    number_format: NumberFormat | None = None
+    """Numeric columns of text sources: decimal and grouping separators (default: the source's, else `1234.5`)."""
     rules: tuple[Rule, ...] = ()
+    normalize: Literal["upper", "lower", "none"] = "none"
+    """Case normalization of a string value after trimming, before its rules run (e.g. `upper` for codes)."""
 
     @field_validator("type")
     @classmethod
@@ -116,18 +125,37 @@ class Column(StrictModel):
             {"types": ", ".join(SCALAR_TYPES), "value": value},
         )
 
+    @model_validator(mode="after")
+    def _normalize_strings_only(self) -> Column:
+        if self.normalize != "none" and self.type != "string":
+            raise PydanticCustomError(
+                "column_normalize",
+                "normalize applies to string columns only; '{name}' has type {type}",
+                {"at": "normalize", "name": self.name, "type": self.type},
+            )
+        return self
+
     @property
     def source_name(self) -> str:
         return self.source or self.name
 
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES or self.type.startswith("decimal")
+
 
 class CurrencyConversion(StrictModel):
-    """Convert amounts to the reporting currency through the rates dataset (rate on the date or nearest earlier)."""
+    """Convert amounts to the reporting currency through the rates dataset (rate on the date or nearest earlier).
+
+    Rounding rule and column names: docs/contracts.md ("Currency"), dataplatform/transform/currency.py.
+    """
 
     rates_dataset: str = "exchange_rates"
     amount_columns: Annotated[tuple[str, ...], Field(min_length=1)]
     currency_column: str
     date_column: str
+    quantity_column: str | None = None
+    """When set, the amounts are unit prices: what is converted is the line amount, amount x quantity."""
 
 
 class Contract(StrictModel):
@@ -137,7 +165,9 @@ class Contract(StrictModel):
     """A date column; curated data is partitioned by it (partition projection in Athena)."""
     updated_at: str | None = None
     """Column ordering duplicates: the latest wins, then the latest ingest."""
-    schema_drift: Literal["evolve", "freeze"] = "evolve"
+    schema_drift: Literal["evolve", "freeze"] = "freeze"
+    """freeze: only contract columns reach curated (a CSV file with other columns is rejected, a REST record's
+    other fields and a table's other columns are not extracted); evolve: new columns are added as nullable."""
     currency: CurrencyConversion | None = None
 
     @model_validator(mode="after")
@@ -171,10 +201,7 @@ class Contract(StrictModel):
                 {"at": "partition_column", "column": partition.name, "type": partition.type},
             )
         if self.currency:
-            for i, amount in enumerate(self.currency.amount_columns):
-                require(f"currency.amount_columns[{i}]", amount)
-            require("currency.currency_column", self.currency.currency_column)
-            require("currency.date_column", self.currency.date_column)
+            check_conversion(self, self.currency, require)
         return self
 
     def column(self, name: str) -> Column:
@@ -187,6 +214,36 @@ class Dataset(StrictModel):
     contract: Contract
     depends_on: tuple[str, ...] = ()
     """Datasets that must be standardized before this one (e.g. exchange_rates for currency conversion)."""
+
+    @model_validator(mode="after")
+    def _number_formats(self) -> Dataset:
+        """Numeric columns get the CSV source's number format unless they name their own."""
+        for i, column in enumerate(self.contract.columns):
+            if column.number_format is None:
+                continue
+            if not column.is_numeric:
+                raise PydanticCustomError(
+                    "number_format",
+                    "number_format applies to numeric columns, not {type}",
+                    {"at": f"contract.columns[{i}].number_format", "type": column.type},
+                )
+            if isinstance(self.source, PostgresSource):
+                raise PydanticCustomError(
+                    "number_format",
+                    "Postgres numbers are typed; number_format is for text sources (csv, rest)",
+                    {"at": f"contract.columns[{i}].number_format"},
+                )
+        if not isinstance(self.source, CsvSource) or self.source.number_format == NumberFormat():
+            return self
+        columns = tuple(
+            c.model_copy(update={"number_format": self.source.number_format})
+            if c.is_numeric and c.number_format is None
+            else c
+            for c in self.contract.columns
+        )
+        contract = self.contract.model_copy(update={"columns": columns})
+        object.__setattr__(self, "contract", contract)  # frozen model: set once, during validation
+        return self
 
 
 # ---------------------------------------------------------------- pipeline
@@ -308,6 +365,10 @@ class PipelineConfig(StrictModel):
                     "depends_on",
                     "must include '{rates}', which its currency conversion reads",
                     {"at": f"datasets.{name}.depends_on", "rates": ds.contract.currency.rates_dataset},
+                )
+            if ds.contract.currency:
+                check_rates_contract(
+                    self.datasets[ds.contract.currency.rates_dataset].contract, ds.contract.currency.rates_dataset
                 )
         self.waves()  # raises on a cycle
         self._upload_limits()

@@ -11,10 +11,12 @@ from __future__ import annotations
 import pkgutil
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from dataplatform.config.number_format import NumberFormat
 from dataplatform.config.strict_model import StrictModel
 from dataplatform.layout import LANDING_ROOT, landing_prefix, split_s3_uri
 from dataplatform.manifest import RawFormat
@@ -46,10 +48,13 @@ class CsvSource(StrictModel):
     """`landing/<prefix>/` in the raw bucket, `s3://bucket/prefix/`, an `https://` URL of one file, or (local runs
     only) a directory on this machine: `./dir/`, `../dir/` or `/abs/dir/`, relative to the config file."""
     pattern: str = "*.csv"
-    encoding: Literal["utf-8", "utf-8-sig", "latin-1"] = "utf-8"
-    """utf-8 also accepts a byte-order mark."""
+    encoding: Literal["utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"] = "utf-8"
+    """A file that starts with a byte-order mark is read in the encoding the mark names (UTF-8 or UTF-16 LE/BE),
+    whatever is set here; utf-16 needs the mark."""
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
     quotechar: Annotated[str, Field(min_length=1, max_length=1)] = '"'
+    number_format: NumberFormat = NumberFormat()
+    """Default for the numeric columns of the contract (a column's own number_format wins)."""
 
     @field_validator("location")
     @classmethod
@@ -75,6 +80,15 @@ class CsvSource(StrictModel):
     def access(self) -> SourceAccess:
         external = split_s3_uri(self.location) if self.location.startswith("s3://") else None
         return SourceAccess(landing_prefix=self.landing_prefix, external_s3=external)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def is_plain_http(url: str) -> bool:
+    """http:// to anything but this machine (loopback traffic never leaves it, so local runs need no TLS)."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK_HOSTS
 
 
 class RestAuth(StrictModel):
@@ -118,6 +132,10 @@ class Incremental(StrictModel):
     param: str
     """Query parameter the stored watermark is sent in (e.g. updated_since)."""
     initial_value: str
+    lag_seconds: Annotated[int, Field(ge=0)] = 60
+    """Like Postgres' lag: the proposed watermark is at most the extract's start minus this, so a record whose
+    (timestamp) cursor value was set just before the extract but became visible after it is read by the next run;
+    records newer than that are read again then, and dropped as duplicates of their key."""
 
 
 class RestSource(StrictModel):
@@ -135,7 +153,11 @@ class RestSource(StrictModel):
     timeout_s: Annotated[float, Field(gt=0)] = 30.0
     max_retries: Annotated[int, Field(ge=0)] = 5
     backoff_s: Annotated[float, Field(ge=0)] = 0.5
+    max_retry_after_s: Annotated[float, Field(ge=0)] = 60.0
+    """A Retry-After longer than this is cut to it (an API asking for an hour must not stall the run)."""
     max_pages: Annotated[int, Field(gt=0)] = 10_000
+    allow_insecure: bool = False
+    """Allow a plain http:// base_url that is not a loopback address. Never allowed with auth on AWS."""
 
     @field_validator("base_url")
     @classmethod
@@ -143,6 +165,21 @@ class RestSource(StrictModel):
         if not value.startswith(("https://", "http://")):
             raise PydanticCustomError("url", "expected an http(s):// URL; got '{v}'", {"v": value})
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls(self) -> RestSource:
+        if is_plain_http(self.base_url) and not self.allow_insecure:
+            raise PydanticCustomError(
+                "insecure",
+                "'{url}' is plain http: data{creds} would travel unencrypted; use https://, or set "
+                "allow_insecure: true for a trusted network",
+                {
+                    "at": "base_url",
+                    "url": self.base_url,
+                    "creds": " and credentials" if self.auth.type != "none" else "",
+                },
+            )
+        return self
 
     def access(self) -> SourceAccess:
         return SourceAccess(secrets=(self.auth.secret,) if self.auth.secret else ())
@@ -163,6 +200,11 @@ class PostgresSource(StrictModel):
     part_max_rows: Annotated[int, Field(gt=0)] = 1_000_000
     vpc: bool = False
     """Run the extract Lambda inside the VPC given in cdk.json context (postgres_vpc_id)."""
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    """libpq sslmode; unset: the secret URI's, else verify-full in a deployed Lambda, else libpq's default."""
+    sslrootcert: str | None = None
+    """Trusted root for verify-ca/verify-full: a file path or `system`; unset: the secret's `sslrootcert` PEM,
+    else the system store."""
 
     @model_validator(mode="after")
     def _table_or_query(self) -> PostgresSource:

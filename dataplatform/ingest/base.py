@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
+from dataplatform.config.models import Contract
 from dataplatform.layout import Lake, check_run_id
 from dataplatform.manifest import RawFile, SchemaField
+from dataplatform.transform.names import snake_case
 
 if TYPE_CHECKING:
     from dataplatform.ingest.raw_writer import RawWriter
@@ -67,6 +68,8 @@ class IngestResult:
     rows: int
     bytes: int
     files: int
+    rejected: int = 0
+    """Source files refused (CSV: moved to the rejected prefix with a reason); the run goes on with a warning."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,10 +84,6 @@ class TimeBudget:
     def __init__(self, remaining_s: Callable[[], float] | None = None, margin_s: float = 60.0) -> None:
         self._remaining = remaining_s
         self.margin_s = margin_s
-
-    @classmethod
-    def until(cls, deadline_monotonic: float, margin_s: float = 0.0) -> TimeBudget:
-        return cls(lambda: deadline_monotonic - time.monotonic(), margin_s)
 
     def exhausted(self) -> bool:
         return self._remaining is not None and self._remaining() < self.margin_s
@@ -134,3 +133,21 @@ class SourceServices:
     s3: Any
     lake: Lake
     secrets: SecretReader
+
+
+def contract_column_test(contract: Contract) -> Callable[[str], bool]:
+    """Whether a source column feeds a contract column, matched as standardize matches them (exact name,
+    case-insensitive, or snake_case). Sources extract only these unless the contract's schema_drift is evolve."""
+    sources = {c.source_name for c in contract.columns}
+    lowered = {n.lower() for n in sources}
+    names = {c.name for c in contract.columns}
+
+    def wanted(column: str) -> bool:
+        if column in sources or column.lower() in lowered:
+            return True
+        try:
+            return snake_case(column) in names
+        except ValueError:  # no letters or digits at all
+            return False
+
+    return wanted

@@ -16,7 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict
 
 from dataplatform.config import PipelineConfig, load_config
-from dataplatform.ingest.base import IngestRequest, TimeBudget
+from dataplatform.ingest.base import IngestError, IngestRequest, TimeBudget
+from dataplatform.ingest.redaction import REDACTOR, install_log_redaction
 from dataplatform.ingest.runner import run_ingest
 from dataplatform.ingest.secrets import SecretsManagerReader
 from dataplatform.manifest import RawFile
@@ -35,6 +36,13 @@ def _config(path: str) -> PipelineConfig:
 @lru_cache(maxsize=1)
 def _clients() -> tuple[Any, SecretsManagerReader]:
     return boto3.client("s3"), SecretsManagerReader()
+
+
+def reset_warm_state() -> None:
+    """Forget what a warm Lambda container keeps (clients bound to an endpoint, parsed configs): the local runner
+    calls it when a new platform starts, as a new deployment gets new containers."""
+    _clients.cache_clear()
+    _config.cache_clear()
 
 
 class IngestEvent(BaseModel):
@@ -60,6 +68,8 @@ def ingest_event(event: IngestEvent, context: Any, *, kind: str, observe: Observ
     def part_stored(raw_file: RawFile) -> None:
         logger.info("raw part stored", extra={"key": raw_file.key, "rows": raw_file.rows, "bytes": raw_file.bytes})
 
+    # Every invocation: handlers added after the container started (the runtime's, a test's) are covered too.
+    install_log_redaction(getattr(logger, "_logger", logger))
     started = time.monotonic()
     try:
         result = run_ingest(
@@ -72,13 +82,18 @@ def ingest_event(event: IngestEvent, context: Any, *, kind: str, observe: Observ
             expected_kind=kind,
             on_part=part_stored,
         )
-    except Exception:
+    except Exception as exc:
+        # The error becomes the Step Functions cause, and from there the SNS message and the audit record.
+        REDACTOR.redact_exception(exc)
         logger.exception("ingest failed")
+        if REDACTOR.leaks(exc):  # an exception type whose text ignores its args
+            raise IngestError(REDACTOR.redact(f"{type(exc).__name__}: {exc}")) from None
         raise
     metrics.add_dimension(name="dataset", value=request.dataset)
     metrics.add_metric(name="IngestedRows", unit=MetricUnit.Count, value=result.rows)
     metrics.add_metric(name="IngestedBytes", unit=MetricUnit.Bytes, value=result.bytes)
     metrics.add_metric(name="IngestDuration", unit=MetricUnit.Seconds, value=round(time.monotonic() - started, 3))
-    summary = {k: v for k, v in result.to_dict().items() if k != "cursor"}
+    output = REDACTOR.redact_value(result.to_dict())
+    summary = {k: v for k, v in output.items() if k != "cursor"}
     logger.info("ingest call finished", extra=summary)
-    return result.to_dict()
+    return output

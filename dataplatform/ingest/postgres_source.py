@@ -2,7 +2,9 @@
 
 One extract runs inside one REPEATABLE READ, READ ONLY transaction, so every row comes from the same snapshot.
 Incremental loads read `lower < cursor <= upper`: `lower` is the committed watermark and `upper` is captured once
-at the start (now() - lag_seconds for time columns, max(cursor) otherwise) and becomes the proposed watermark.
+at the start (now() - lag_seconds for time columns, held below the start of any transaction still open, see
+`_upper_bound`; max(cursor) otherwise) and becomes the proposed watermark. Only contract columns are read unless
+the contract's schema_drift is `evolve`; numeric columns are stored as their exact text.
 Rows are ordered by (cursor column, key) or, for full loads, by the key; after every stored part the position
 (the last row's ordering values) is remembered, so a dropped connection or the next Lambda call resumes right
 after it with a keyset predicate: no duplicate, no gap. Parts hold exactly `part_max_rows` rows and row groups
@@ -12,75 +14,41 @@ exactly `batch_rows` rows, so a continued extract writes the same files as a sin
 from __future__ import annotations
 
 import contextlib
-import queue
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dataplatform.config.models import DECIMAL_TYPE, Contract, Dataset, PostgresSource
-from dataplatform.ingest.base import IngestError, Progress, SourceJob, SourceServices
-from dataplatform.ingest.secrets import SecretReader, require_fields
+from dataplatform.config.models import Contract, Dataset, PostgresSource
+from dataplatform.ingest.base import IngestError, Progress, SourceJob, SourceServices, contract_column_test
+from dataplatform.ingest.postgres_connection import (
+    connection_uri,
+    is_retryable,
+    quote_ident,
+    sql_literal,
+    sqlstate,
+)
+from dataplatform.ingest.prefetch import prefetch
+from dataplatform.ingest.secrets import SecretReader
 from dataplatform.manifest import SchemaField
+from dataplatform.settings import running_on_aws
+
+__all__ = ["PostgresExtractor", "PostgresSourceError", "connection_uri", "is_retryable", "sql_literal"]
 
 TIME_TYPES = ("timestamptz", "timestamp", "date")
-RETRYABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "40001")
-"""Connection exceptions, admin/crash shutdown, cannot-connect-now, serialization failure."""
 BATCH_HINT_BYTES = 16 * 1024 * 1024
 
 
 class PostgresSourceError(IngestError):
     """The table, query or cursor column is unusable, or the database kept failing."""
-
-
-def connection_uri(name: str, secret: dict[str, Any]) -> str:
-    if secret.get("uri"):
-        return str(secret["uri"])
-    host, user, password, dbname = require_fields(name, secret, "host", "username", "password", "dbname")
-    port = secret.get("port", 5432)
-    user, password, dbname = (quote(str(v), safe="") for v in (user, password, dbname))
-    return f"postgresql://{user}:{password}@{host}:{port}/{dbname}"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(value: Any, pg_type: str) -> str:
-    if isinstance(value, datetime | date):
-        text = value.isoformat()
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, Decimal | int | float):
-        text = str(value)
-    else:
-        text = str(value)
-    return "'" + text.replace("'", "''") + "'::" + pg_type
-
-
-def _sqlstate(exc: BaseException) -> str:
-    return str(getattr(exc, "sqlstate", None) or "")
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """A dropped connection or server shutdown (worth reconnecting), not a SQL mistake."""
-    state = _sqlstate(exc)
-    if state:
-        return state.startswith(RETRYABLE_SQLSTATES)
-    text = str(exc).lower()
-    return isinstance(exc, OSError | pa.ArrowException) and any(
-        marker in text for marker in ("terminat", "connection", "server closed", "eof", "broken pipe", "socket")
-    )
 
 
 class PostgresExtractor:
@@ -111,7 +79,8 @@ class PostgresExtractor:
 
     # ------------------------------------------------------------------ connection
     def _connect(self) -> Any:
-        uri = connection_uri(self.source.connection_secret, self.secrets(self.source.connection_secret))
+        name = self.source.connection_secret
+        uri = connection_uri(name, self.secrets(name), self.source, on_aws=running_on_aws())
         if self._connect_fn is not None:
             return self._connect_fn(uri)
         import adbc_driver_postgresql.dbapi as dbapi
@@ -145,7 +114,7 @@ class PostgresExtractor:
                 time.sleep(self.reconnect_backoff_s * attempt)
 
     def _translate(self, exc: Exception) -> PostgresSourceError:
-        state = _sqlstate(exc)
+        state = sqlstate(exc)
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if state == "42P01":
             return PostgresSourceError(f"{self.label} does not exist (SQLSTATE 42P01): {first_line}")
@@ -179,8 +148,9 @@ class PostgresExtractor:
                 f"{self.label}: key column(s) {', '.join(missing_key)} from the contract are not in its columns "
                 f"({', '.join(types)})"
             )
+        columns = self._selected(types)
         order = list(key)
-        lower = upper = None
+        lower = upper = held_back = None
         if self.source.load == "incremental":
             column = self.source.cursor_column
             assert column is not None
@@ -188,40 +158,60 @@ class PostgresExtractor:
                 raise PostgresSourceError(
                     f"{self.label}: cursor column '{column}' does not exist (columns: {', '.join(types)})"
                 )
-            pg_type = types[column]
-            if pg_type in TIME_TYPES:
-                cur.execute(
-                    f"SELECT ((now() - make_interval(secs => {int(self.source.lag_seconds)}))::{pg_type})::text"
+            if column not in columns:
+                raise PostgresSourceError(
+                    f"{self.label}: cursor column '{column}' is not a contract column; schema_drift "
+                    f"'{self.contract.schema_drift}' extracts only contract columns, so add it to the contract"
                 )
-            else:
-                cur.execute(f"SELECT max({quote_ident(column)})::text FROM {self.relation}")
-            upper = cur.fetchone()[0]
             lower = job.previous_watermark or self.source.initial_value
+            upper, held_back = self._upper_bound(cur, column, types[column], lower)
             order = [column, *[k for k in key if k != column]]
         return {
             "types": types,
-            "decimals": self._decimals(schema),
+            "columns": columns,
+            "numeric": [c for c in columns if types[c] == "numeric"],
             "order": order,
             "lower": lower,
             "upper": upper,
+            "held_back_by_transaction_since": held_back,
         }
 
-    def _decimals(self, schema: pa.Schema) -> dict[str, list[int]]:
-        """(precision, scale) of every numeric column: its typmod, else the contract's decimal, else (38, 10)."""
-        declared = {c.source_name: c.type for c in self.contract.columns}
-        out: dict[str, list[int]] = {}
-        for f in schema:
-            meta = f.metadata or {}
-            if meta.get(b"POSTGRESQL:type") != b"numeric":
-                continue
-            typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
-            if typmod >= 4:
-                out[f.name] = [(typmod - 4) >> 16, (typmod - 4) & 0xFFFF]
-            elif (m := DECIMAL_TYPE.match(declared.get(f.name, ""))) is not None:
-                out[f.name] = [int(m.group(1)), int(m.group(2))]
-            else:
-                out[f.name] = [38, 10]  # unconstrained numeric without a contract type
-        return out
+    def _selected(self, types: dict[str, str]) -> list[str]:
+        """All columns with schema_drift evolve, else only the contract's: an unreviewed column never leaves the
+        database."""
+        if self.contract.schema_drift == "evolve":
+            return list(types)
+        wanted = contract_column_test(self.contract)
+        return [c for c in types if wanted(c)]
+
+    def _upper_bound(self, cur: Any, column: str, pg_type: str, lower: str) -> tuple[str | None, str | None]:
+        """(upper bound, start of the oldest open transaction when it held the bound back).
+
+        Time cursors: now() - lag_seconds, but never at or after the start of a transaction still open in this
+        database: a row it writes carries a cursor value from its start (now() is the transaction's start time)
+        and becomes visible only when it commits, after this extract. The bound never goes below `lower`.
+        Other cursors: max(cursor).
+        """
+        if pg_type not in TIME_TYPES:
+            cur.execute(f"SELECT max({quote_ident(column)})::text FROM {self.relation}")
+            return cur.fetchone()[0], None
+        cur.execute(
+            "SELECT min(xact_start)::text FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND backend_type = 'client backend'"
+        )
+        oldest = cur.fetchone()[0]
+        clock = f"(now() - make_interval(secs => {int(self.source.lag_seconds)}))::{pg_type}"
+        open_bound = (
+            "NULL"
+            if oldest is None
+            else f"({sql_literal(oldest, 'timestamptz')} - interval '1 microsecond')::{pg_type}"
+        )
+        cur.execute(
+            f"SELECT greatest(least({clock}, {open_bound}), {sql_literal(lower, pg_type)})::text,"
+            f" {open_bound} < {clock}"
+        )
+        upper, held = cur.fetchone()
+        return upper, oldest if held else None
 
     def _query(self, pos: dict[str, Any]) -> str:
         plan = pos["plan"]
@@ -239,10 +229,13 @@ class PostgresExtractor:
             cols = ", ".join(quote_ident(c) for c in order)
             vals = ", ".join(sql_literal(pos["last"][c], types[c]) for c in order)
             where.append(f"({cols}) > ({vals})")
-        # numeric travels as text: ADBC's binary numeric decoding costs about as much client CPU as all other
-        # columns together (bench/ingest_postgres.py), while Arrow's string -> decimal128 cast is cheap.
+        # numeric travels as its exact text (stored as a string): NaN, Infinity and values wider than any
+        # decimal128 arrive as written, and the standardize cast to the contract's decimal quarantines them instead
+        # of crashing the extract. It is also cheaper: ADBC's binary numeric decoding costs about as much client
+        # CPU as all other columns together (bench/ingest_postgres.py).
         select = ", ".join(
-            f"{quote_ident(c)}::text AS {quote_ident(c)}" if c in plan["decimals"] else quote_ident(c) for c in types
+            f"{quote_ident(c)}::text AS {quote_ident(c)}" if c in plan["numeric"] else quote_ident(c)
+            for c in plan["columns"]
         )
         sql = f"SELECT {select} FROM {self.relation}"
         if where:
@@ -251,16 +244,11 @@ class PostgresExtractor:
 
     # ------------------------------------------------------------------ types
     @staticmethod
-    def _target_schema(schema: pa.Schema, decimals: dict[str, list[int]]) -> pa.Schema:
-        """Arrow types to store: numeric -> decimal128(p, s), other opaque Postgres types -> string."""
+    def _target_schema(schema: pa.Schema) -> pa.Schema:
+        """Arrow types to store: opaque Postgres types (and numeric, selected as text) -> string."""
         fields = []
         for f in schema:
-            if f.name in decimals:
-                typ: pa.DataType = pa.decimal128(*decimals[f.name])
-            elif isinstance(f.type, pa.BaseExtensionType):
-                typ = pa.string()
-            else:
-                typ = f.type
+            typ = pa.string() if isinstance(f.type, pa.BaseExtensionType) else f.type
             fields.append(pa.field(f.name, typ))
         return pa.schema(fields)
 
@@ -282,7 +270,7 @@ class PostgresExtractor:
         cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(self.batch_hint_bytes)})
         cur.execute(self._query(pos))
         reader = cur.fetch_record_batch()
-        target = self._target_schema(reader.schema, pos["plan"]["decimals"])
+        target = self._target_schema(reader.schema)
         pos["schema"] = [[f.name, str(f.type)] for f in target]
         tmp = Path(tempfile.mkdtemp(prefix="pg-parts-", dir=self.tmp_dir))
         writer: pq.ParquetWriter | None = None
@@ -319,7 +307,7 @@ class PostgresExtractor:
             path.unlink()
             job.part_written(raw_file)
 
-        batches = _prefetch(reader)
+        batches = prefetch(reader)
         try:
             for batch in batches:
                 if batch.num_rows == 0:
@@ -362,56 +350,11 @@ class PostgresExtractor:
                 "load": self.source.load,
                 "cursor_column": self.source.cursor_column,
                 "range": {"lower": plan["lower"], "upper": plan["upper"]},
+                "held_back_by_transaction_since": plan.get("held_back_by_transaction_since"),
+                "columns": plan["columns"],
                 "order": plan["order"],
             },
         )
-
-
-def _prefetch(reader: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """Read the next batches in a thread while the caller converts and writes the current one.
-
-    Arrow's reader and the Parquet writer release the GIL, so decoding COPY data and encoding Parquet overlap.
-    Memory stays bounded by `depth` batches. On exit the thread is joined before the caller can close the
-    connection the reader streams from.
-    """
-    batches: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def pump() -> None:
-        try:
-            for batch in reader:
-                while not stop.is_set():
-                    try:
-                        batches.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            item: Any = done
-        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
-            item = exc
-        while not stop.is_set():
-            try:
-                batches.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    thread = threading.Thread(target=pump, name="pg-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = batches.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _jsonable(value: Any) -> Any:

@@ -104,6 +104,10 @@ class GzipStreamUpload:
         self.upload.abort()
 
 
+class RawDeleteError(RuntimeError):
+    """S3 refused to delete some keys (DeleteObjects answers 200 and lists them as errors)."""
+
+
 class RawWriter:
     """The raw prefix of one (dataset, ingest_date, run_id)."""
 
@@ -127,7 +131,7 @@ class RawWriter:
         self.written_this_call.append(key)
         return GzipStreamUpload(S3StreamUpload(self.s3, self.bucket, key, content_type))
 
-    def finish_stream_part(self, index: int, stream: GzipStreamUpload, rows: int, **source: str | None) -> RawFile:
+    def finish_stream_part(self, index: int, stream: GzipStreamUpload, rows: int, **source: Any) -> RawFile:
         stream.close()
         up = stream.upload
         return self._record(
@@ -160,6 +164,26 @@ class RawWriter:
             body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
             files.append(RawFile.model_validate_json(body))
         return files
+
+    # ------------------------------------------------------------------ rejected source files
+    def record_rejection(self, rejection: dict[str, Any]) -> None:
+        """A sidecar `_rejected/<hash of source>.json`; kept when a later step of the call fails, like the move
+        it records (a retry with the same cursor does not see the file again)."""
+        name = hashlib.sha256(str(rejection["source"]).encode()).hexdigest()[:16]
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=f"{self.prefix}_rejected/{name}.json",
+            Body=dump_json(rejection),
+            ContentType="application/json",
+        )
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """Every source file this run rejected (earlier Lambda calls included), by source."""
+        found = [
+            json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+            for key in self._list(f"{self.prefix}_rejected/")
+        ]
+        return sorted(found, key=lambda r: str(r["source"]))
 
     # ------------------------------------------------------------------ manifest
     def read_manifest(self) -> RawManifest | None:
@@ -207,9 +231,19 @@ class RawWriter:
         return keys
 
     def _delete(self, keys: list[str]) -> None:
+        failed: list[dict[str, Any]] = []
         for i in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[i : i + 1000]]
-            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            answer = self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            failed += answer.get("Errors", [])
+        if failed:
+            # Per-key failures (AccessDenied without s3:DeleteObject) come in a 200: ignoring them would leave
+            # stale parts that the next manifest lists.
+            first = failed[0]
+            raise RawDeleteError(
+                f"DeleteObjects in s3://{self.bucket}/{self.prefix}: {len(failed)} of {len(keys)} key(s) not deleted, "
+                f"first {first.get('Key')}: {first.get('Code')} ({first.get('Message')})"
+            )
 
     def clear_run(self) -> None:
         """Remove leftovers of an earlier failed attempt of this run before starting afresh."""

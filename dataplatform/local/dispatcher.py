@@ -4,6 +4,7 @@ handlers in-process, Glue `.sync` to the local Spark session, Athena `.sync` to 
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 import time
 import uuid
@@ -34,12 +35,24 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def cold_start() -> None:
+    """A new platform starts with cold Lambda containers: the runtime package's cached clients and configs (e.g.
+    lambda_support._clients) would still point at an earlier platform's endpoint in this process."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("dataplatform.") or name.startswith("dataplatform.local"):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                value.cache_clear()
+
+
 class Dispatcher:
     """Receives the tasks of moto's interpreter (see sfn_dispatch) and runs them locally."""
 
     def __init__(self, platform: LocalPlatform) -> None:
         self.platform = platform
         self._modules: dict[str, ModuleType] = {}
+        cold_start()
         self._glue_lock = threading.Lock()  # one local SparkSession: jobs of a wave take turns
         self._athena_lock = threading.Lock()
         self._athena: Any = None
@@ -64,9 +77,10 @@ class Dispatcher:
         dataset = payload.get("dataset") if isinstance(payload, dict) else None
         self.platform.emit(Event(folder, dataset, "start"))
         try:
-            result = self._handler_module(folder).handler(
-                payload, LambdaContext(function_name, self.platform.options.lambda_timeout_s)
-            )
+            with self.platform.iam.as_function(function_name):  # the handler's AWS calls are made as its role
+                result = self._handler_module(folder).handler(
+                    payload, LambdaContext(function_name, self.platform.options.lambda_timeout_s)
+                )
         except Exception as exc:
             self.platform.emit(Event(folder, dataset, "failed", {"error": f"{type(exc).__name__}: {exc}"}))
             raise
@@ -74,11 +88,16 @@ class Dispatcher:
         self.platform.emit(Event(folder, dataset, phase, result if isinstance(result, dict) else {}))
         return result
 
+    def authorize(self, action: str, resource: str) -> None:
+        """The state machine role's permission for an integration run here, not in moto (raises AccessDenied)."""
+        self.platform.iam.require(action, resource, f"states:{action}")
+
     # ------------------------------------------------------------ glue
     def run_glue_job(self, job_name: str, arguments: dict[str, str]) -> dict[str, Any]:
         glue = self.platform.client("glue")
-        # Unknown job -> EntityNotFoundException, as on AWS.
-        job = glue.get_job(JobName=job_name)["Job"]
+        # Unknown job -> EntityNotFoundException, as on AWS. Reading the definition is Glue's own work.
+        with self.platform.iam.as_runner():
+            job = glue.get_job(JobName=job_name)["Job"]
         merged = {**job.get("DefaultArguments", {}), **arguments}  # Glue's own merge rule
         dataset = merged.get("--dataset")
         run_id = f"jr_{uuid.uuid4().hex}"
@@ -89,7 +108,8 @@ class Dispatcher:
                 # Started once it has the (single, local) SparkSession: durations exclude time queued.
                 self.platform.emit(Event("standardize", dataset, "start", {"job": job_name}))
                 started = time.monotonic()
-                run_glue_job(job_name, merged)
+                with self.platform.iam.as_job(job_name):  # the job's AWS calls are made as its role
+                    run_glue_job(job_name, merged)
         except Exception as exc:
             self.platform.emit(Event("standardize", dataset, "failed", {"error": f"{type(exc).__name__}: {exc}"}))
             return {"Id": run_id, "JobRunState": "FAILED", "ErrorMessage": f"{type(exc).__name__}: {exc}"}
@@ -118,13 +138,14 @@ class Dispatcher:
 
         athena = self.platform.client("athena")
         # Recorded in moto first (workgroup must exist, like on AWS), then run on DuckDB.
-        qid = athena.start_query_execution(**parameters)["QueryExecutionId"]
+        with self.platform.iam.as_state_machine():
+            qid = athena.start_query_execution(**parameters)["QueryExecutionId"]
         execution = athena_backends[ACCOUNT][REGION].executions[qid]
         name = parameters["QueryString"].strip().splitlines()[0][:80]
         self.platform.emit(Event("athena", None, "start", {"query": name}))
         state, reason = "SUCCEEDED", None
         try:
-            with self._athena_lock:
+            with self._athena_lock, self.platform.iam.as_runner():  # the engine stands in for Athena itself
                 result = self.athena_engine().execute(parameters["QueryString"])
             header = {"Data": [{"VarCharValue": c} for c in result.columns]}
             rows = [{"Data": [{} if v is None else {"VarCharValue": str(v)} for v in row]} for row in result.rows]

@@ -18,6 +18,7 @@ from typing import Any
 
 from dataplatform.config import ConfigError, load_config
 from dataplatform.local.execution import RunResult
+from dataplatform.local.iam.report import Summary
 from dataplatform.local.lake_store import resolve_lake_dir
 from dataplatform.local.local_secrets import LocalSecretError, default_secrets_file, resolve_secrets
 from dataplatform.local.platform import LocalOptions, LocalPlatform
@@ -85,6 +86,7 @@ def run_locally(request: LocalRunRequest) -> int:
             with live if isinstance(live, LiveProgress) else nullcontext(), platform:
                 result = platform.run(window=request.window, datasets=request.datasets)
                 marts = {n: platform.mart_rows(n, 5) for n in request.show_marts if n in result.marts}
+                iam = platform.iam.summary()
         except Exception as exc:
             logger.exception("local run failed")
             console.line()
@@ -93,10 +95,12 @@ def run_locally(request: LocalRunRequest) -> int:
             return 1
         if request.as_json:
             out = captured.terminal()
-            out.write(json.dumps({**result_json(result), "log": str(log_path)}, indent=2, default=str) + "\n")
+            summary = {**result_json(result), "iam": iam_json(iam, options), "log": str(log_path)}
+            out.write(json.dumps(summary, indent=2, default=str) + "\n")
             return 0 if result.status == "SUCCEEDED" else 1
         console.print(summary_table(result))
         _print_outcome(console, result, marts, log_path, request.options)
+        _print_iam(console, iam, options)
         if request.write_report and result.run_id:
             from dataplatform.local.report import write_report
 
@@ -104,6 +108,32 @@ def run_locally(request: LocalRunRequest) -> int:
             write_report(options.config_file, lake_dir, report, result.run_id)
             console.print(f"run report: {report}", markup=False)
     return 0 if result.status == "SUCCEEDED" else 1
+
+
+def iam_json(summary: Summary, options: LocalOptions) -> dict[str, Any]:
+    return {
+        "mode": options.iam,
+        "checked": summary.checked,
+        "denied": summary.denied,
+        "denials": summary.denials[:20],
+        "unmapped": summary.unmapped,
+        "report": str(options.iam_report) if options.iam_report else None,
+    }
+
+
+def _print_iam(console: Any, summary: Summary, options: LocalOptions) -> None:
+    if options.iam == "off":
+        console.print("IAM: not checked (DATAPLATFORM_LOCAL_IAM=off)", markup=False)
+        return
+    console.print(summary.line() + (" (audit mode: not enforced)" if options.iam == "audit" else ""), markup=False)
+    for denial in summary.denials[:10]:
+        role = str(denial.get("role") or "-").rsplit("/", 1)[-1]
+        console.print(
+            f"  denied: {role} {denial.get('action') or denial.get('operation')} {denial.get('resource') or ''}",
+            markup=False,
+        )
+    if options.iam_report:
+        console.print(f"IAM report: {options.iam_report}", markup=False)
 
 
 def _print_outcome(
@@ -115,6 +145,11 @@ def _print_outcome(
         console.print(str(failure["cause"]), markup=False, soft_wrap=False)
     elif result.status != "SUCCEEDED":
         console.print(f"[bold red]{result.error}[/]: {result.cause}")
+    for name, d in result.datasets.items():
+        for rejected in d.get("rejected") or []:
+            where = f" (moved to {rejected['moved_to']})" if rejected.get("moved_to") else ""
+            console.print(f"[yellow]warning[/]: {name}: file rejected{where}: ", end="")
+            console.print(rejected["reason"], markup=False, soft_wrap=True)
     if result.marts:
         counts = "  ".join(f"{name} {rows:,}" for name, rows in sorted(result.marts.items()))
         console.print(f"marts (rows): {counts}", markup=False)

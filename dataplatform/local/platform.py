@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from dataplatform.local import lake_store, sfn_dispatch
 from dataplatform.local.dispatcher import Dispatcher
 from dataplatform.local.events import Event
 from dataplatform.local.execution import RunResult, busy_seconds, failure_of, resolved_run
+from dataplatform.local.iam import LocalIam
 from dataplatform.local.local_secrets import default_secrets_file, resolve_secrets
 from dataplatform.local.resources import create_resources, create_state_machine
 from dataplatform.local.sample_data import DEFAULT_SEED, SampleData
@@ -58,6 +59,10 @@ class LocalOptions:
     """Remaining time each in-process Lambda starts with (tests shrink it to force continuations)."""
     customer_api_faults: Any = None
     """dataplatform.local.apis.Faults for the sample customer API (failure tests)."""
+    iam: str = field(default_factory=lambda: os.environ.get("DATAPLATFORM_LOCAL_IAM", "strict"))
+    """Permissions: strict (a call the role may not make fails), audit (only reported) or off (docs/local-runner.md)."""
+    iam_report: Path | None = None
+    """Write every IAM decision of the run here as JSON Lines."""
 
     @property
     def config_file(self) -> Path:
@@ -155,6 +160,7 @@ class LocalPlatform:
         resources = create_resources(
             self.client, synthesized, self.resolver, folder_of=self._folder_of, secrets=secret_values
         )
+        self.iam.load(self.resolver, self.client("sts"))  # from here on, tasks run as their roles
         self.lake: Lake = resources.lake
         self.function_folders = resources.function_folders
         self.failure_queue_url = resources.failure_queue_url
@@ -176,7 +182,6 @@ class LocalPlatform:
     def _start_moto(self) -> None:
         self.emit(Event("setup", None, "start", {"what": "moto"}))
         from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
 
         # Request lines and the interpreter's warnings would drown the progress display.
         # (The interpreter logs every caught task failure at ERROR; the run result reports the ones that matter.)
@@ -194,10 +199,15 @@ class LocalPlatform:
             POWERTOOLS_METRICS_DISABLED="true",
             POWERTOOLS_LOG_LEVEL=os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         )
+        from dataplatform.ingest.lambda_support import reset_warm_state
+
+        reset_warm_state()  # in-process handlers of an earlier platform cached clients for its endpoint
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         default_user_config["lambda"] = {"use_docker": False}
         self.endpoint = f"http://127.0.0.1:{port}"
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.iam = LocalIam(self.options.iam, self.options.iam_report)
+        self._stack.callback(self.iam.close)
+        server = self.iam.server(port)  # moto behind the permission check (dataplatform/local/iam)
         server.start()
         self._stack.callback(server.stop)
         self._stack.callback(self._reset_moto)
@@ -326,8 +336,20 @@ class LocalPlatform:
                 "quarantined_rows": standardize.get("quarantined_rows"),
                 "duplicate_rows": standardize.get("duplicate_rows"),
                 "duration_s": busy_seconds(events, name),
+                "rejected": self.rejected_files(ingest),
             }
         return summary
+
+    def rejected_files(self, ingest: dict[str, Any]) -> list[dict[str, Any]]:
+        """The source files the run's ingestion refused, with their reasons (from the manifest)."""
+        if not ingest.get("rejected") or not ingest.get("manifest_uri"):
+            return []
+        from dataplatform.layout import split_s3_uri
+        from dataplatform.workflow.audit import read_json
+
+        bucket, key = split_s3_uri(ingest["manifest_uri"])
+        manifest = read_json(self.client("s3"), bucket, key) or {}
+        return list((manifest.get("source") or {}).get("rejected") or [])
 
     def mart_counts(self) -> dict[str, int]:
         marts_db = self.config.glue_database("marts")

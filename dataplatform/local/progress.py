@@ -121,7 +121,10 @@ def result_json(result: RunResult) -> dict[str, Any]:
         "status": result.status,
         "duration_s": result.duration_s,
         "datasets": {
-            name: {k: d[k] for k in ("status", "raw_rows", "curated_rows", "quarantined_rows", "duplicate_rows")}
+            name: {
+                **{k: d[k] for k in ("status", "raw_rows", "curated_rows", "quarantined_rows", "duplicate_rows")},
+                "rejected": d.get("rejected") or [],
+            }
             for name, d in result.datasets.items()
         },
         "marts": result.marts,

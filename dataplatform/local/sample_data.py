@@ -208,8 +208,11 @@ def seed_postgres(uri: str, data: SampleData) -> bool:
 
 
 def add_transactions(uri: str, count: int, updated_at: datetime | None = None) -> list[int]:
-    """Insert `count` new transactions after the highest id (incremental runs); returns their ids."""
-    stamp = updated_at or datetime.now(UTC)
+    """Insert `count` new transactions after the highest id (incremental runs); returns their ids.
+
+    By default they were updated 61 s ago, just past the default lag (60 s): the next extract reads them, and no
+    extract before this call can have passed them already."""
+    stamp = updated_at or datetime.now(UTC) - timedelta(seconds=61)
     with psycopg.connect(uri, autocommit=True) as conn:
         top = conn.execute("SELECT coalesce(max(transaction_id), 0) FROM transactions").fetchone()[0]  # type: ignore[index]
         ids = list(range(top + 1, top + count + 1))

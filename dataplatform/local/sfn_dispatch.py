@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import botocore.session
-from botocore.exceptions import ParamValidationError
+from botocore.exceptions import ClientError, ParamValidationError
 from botocore.validate import ParamValidator
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -40,6 +41,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
+from dataplatform.local.template import ACCOUNT, REGION
+
 
 class TaskDispatcher(Protocol):
     """What the local runner provides for each service integration."""
@@ -52,6 +55,9 @@ class TaskDispatcher(Protocol):
 
     def run_athena_query(self, parameters: dict[str, Any]) -> dict[str, Any]:
         """Run a StartQueryExecution request to completion; return a GetQueryExecution `QueryExecution` dict."""
+
+    def authorize(self, action: str, resource: str) -> None:
+        """Raise a botocore ClientError (AccessDeniedException) if the state machine's role may not do this."""
 
 
 class TaskParameterError(Exception):
@@ -127,6 +133,8 @@ def invoke_lambda_locally(env: Any, parameters: dict[str, Any], region: str, sta
     payload_bytes = params.get("Payload") or b"{}"
     validate_request("lambda", "Invoke", params)
     function_name = str(params["FunctionName"]).split(":function:")[-1].split(":")[0]
+    # Before the try: a denied invoke is Lambda.AccessDeniedException, not a function error.
+    _dispatcher().authorize("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}")
     try:
         result = _dispatcher().invoke_lambda(function_name, json.loads(payload_bytes))
     except Exception as exc:
@@ -142,12 +150,35 @@ class _LocalSyncTask(StateTaskServiceCallback):
     a token for these tasks, so we resolve directly instead.
     """
 
+    ERROR_PREFIX = ""
+
+    def _from_error(self, env, ex):  # type: ignore[no-untyped-def]
+        # A service error (AccessDeniedException) is `<Service>.<code>` as on AWS, so Catch sees it: not States.Runtime.
+        if isinstance(ex, ClientError):
+            error = f"{self.ERROR_PREFIX}.{ex.response['Error']['Code']}"
+            return FailureEvent(
+                env=env,
+                error_name=CustomErrorName(error),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(
+                    taskFailedEventDetails=TaskFailedEventDetails(
+                        error=error,
+                        cause=ex.response["Error"]["Message"],
+                        resource=self._get_sfn_resource(),
+                        resourceType=self._get_sfn_resource_type(),
+                    )
+                ),
+            )
+        return super()._from_error(env, ex)
+
     def _eval_sync(self, env, sync_resolver, timeout_seconds, callback_endpoint, heartbeat_endpoint):  # type: ignore[no-untyped-def]
         return sync_resolver()
 
 
 class LocalGlueTask(_LocalSyncTask):
     """`arn:aws:states:::glue:startJobRun(.sync)`: run the job with the local Spark runner."""
+
+    ERROR_PREFIX = "Glue"
 
     def __init__(self) -> None:
         super().__init__(supported_integration_patterns={ResourceCondition.Sync, ResourceCondition.WaitForTaskToken})
@@ -159,6 +190,8 @@ class LocalGlueTask(_LocalSyncTask):
         if self._get_boto_service_action() != "start_job_run":
             raise TaskParameterError(f"glue:{self.resource.api_action} is not dispatched locally")
         validate_request("glue", "StartJobRun", normalised_parameters)
+        job_name = normalised_parameters["JobName"]
+        _dispatcher().authorize("glue:StartJobRun", f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{job_name}")
         run = _dispatcher().run_glue_job(
             normalised_parameters["JobName"], dict(normalised_parameters.get("Arguments") or {})
         )
@@ -180,6 +213,8 @@ class LocalGlueTask(_LocalSyncTask):
 
 class LocalAthenaTask(_LocalSyncTask):
     """`arn:aws:states:::athena:startQueryExecution(.sync)`: run the SQL on the local Athena engine."""
+
+    ERROR_PREFIX = "Athena"
 
     def __init__(self) -> None:
         super().__init__(supported_integration_patterns={ResourceCondition.Sync, ResourceCondition.WaitForTaskToken})

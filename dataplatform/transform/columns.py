@@ -6,37 +6,36 @@ into one array per row, so a row can carry several reasons. Cast failures are re
 Cleaning, applied to every string input before casting:
 - trimming of leading/trailing whitespace (including tabs and no-break spaces; Spark's trim() only strips ' ');
 - a value that is blank after trimming is null;
-- code columns are upper-cased: string columns with an `in_set` rule whose values are all upper case, or a
-  `regex` rule whose pattern starts with `^[A-Z` (e.g. currency codes). Other strings keep their case.
+- a string column's `normalize` option (`upper`, `lower`, default `none`) changes its case, before its rules run.
+  Nothing else changes a string's case: a rule never implies a normalization.
 """
 
 from __future__ import annotations
+
+import re
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StringType
 
 from dataplatform.config.models import Column, Rule
+from dataplatform.config.number_format import NumberFormat
 
 INTEGER_TEXT = r"^[+-]?[0-9]+$"
 NUMBER_TEXT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 TRUE_TEXT = ("true", "t", "yes", "y", "1")
 FALSE_TEXT = ("false", "f", "no", "n", "0")
 DEFAULT_DATE_FORMAT = "yyyy-MM-dd"
-REASON_FIELDS = ("rule", "column", "value", "expected")
 REASON_TYPE = "struct<rule:string,column:string,value:string,expected:string>"
 
 
-def is_code(column: Column) -> bool:
-    """Whether a string column holds codes and is upper-cased before its rules run (see module doc)."""
-    if column.type != "string":
-        return False
-    for rule in column.rules:
-        if rule.kind == "in_set" and rule.values and all(v == v.upper() for v in rule.values):
-            return True
-        if rule.kind == "regex" and rule.pattern and rule.pattern.startswith("^[A-Z"):
-            return True
-    return False
+def normalized(text: SparkColumn, column: Column) -> SparkColumn:
+    """The trimmed string value with the column's explicit `normalize` option applied."""
+    if column.normalize == "upper":
+        return F.upper(text)
+    if column.normalize == "lower":
+        return F.lower(text)
+    return text
 
 
 def clean_text(raw: SparkColumn) -> SparkColumn:
@@ -51,6 +50,24 @@ def reason(rule: str, column: str, value: SparkColumn, expected: str) -> SparkCo
         value.cast("string").alias("value"),
         F.lit(expected).alias("expected"),
     )
+
+
+def number_text(text: SparkColumn, number_format: NumberFormat | None) -> SparkColumn:
+    """`text` rewritten as `1234.5` under the column's number format (`1.234,5` with {decimal: ",", grouping:
+    "."}); null when it is not written in that format. Grouping must be in threes: `12.34,5` is not a number."""
+    if number_format is None or number_format == NumberFormat():
+        return text
+    decimal = re.escape(number_format.decimal)
+    fraction = f"({decimal}[0-9]*)?"
+    pattern = f"^[+-]?([0-9]+{fraction}|{decimal}[0-9]+)$"
+    if number_format.grouping:
+        group = re.escape(number_format.grouping)
+        pattern = f"{pattern}|^[+-]?[0-9]{{1,3}}({group}[0-9]{{3}})+{fraction}$"
+        text_without_groups = F.regexp_replace(text, group, "")
+    else:
+        text_without_groups = text
+    normalized = F.regexp_replace(text_without_groups, decimal, ".")
+    return F.when(text.rlike(pattern), normalized)
 
 
 def typed_value(raw: SparkColumn, raw_type: DataType, column: Column, text: SparkColumn | None = None) -> SparkColumn:
@@ -68,12 +85,14 @@ def typed_value(raw: SparkColumn, raw_type: DataType, column: Column, text: Spar
         return raw.cast(target)
     text = clean_text(raw) if text is None else text
     if target == "string":
-        return F.upper(text) if is_code(column) else text
+        return normalized(text, column)
     if target in ("integer", "bigint"):
         spark_type = "int" if target == "integer" else "bigint"
-        return F.when(text.rlike(INTEGER_TEXT), text.cast(spark_type))
+        number = number_text(text, column.number_format)
+        return F.when(number.rlike(INTEGER_TEXT), number.cast(spark_type))
     if target == "double" or target.startswith("decimal"):
-        return F.when(text.rlike(NUMBER_TEXT), text.cast(target))
+        number = number_text(text, column.number_format)
+        return F.when(number.rlike(NUMBER_TEXT), number.cast(target))
     if target == "boolean":
         lowered = F.lower(text)
         return F.when(lowered.isin(*TRUE_TEXT), F.lit(True)).when(lowered.isin(*FALSE_TEXT), F.lit(False))
@@ -90,6 +109,10 @@ def typed_value(raw: SparkColumn, raw_type: DataType, column: Column, text: Spar
 def expected_type(column: Column) -> str:
     if column.type in ("date", "timestamp") and column.formats:
         return f"{column.type} as {' | '.join(column.formats)}"
+    if column.number_format is not None and column.number_format != NumberFormat():
+        fmt = column.number_format
+        grouped = f"1{fmt.grouping}234" if fmt.grouping else "1234"
+        return f"{column.type} written like {grouped}{fmt.decimal}5"
     if column.type == "date":
         return f"date as {DEFAULT_DATE_FORMAT}"
     return column.type

@@ -29,7 +29,7 @@ from dataplatform.config.models import Contract, CsvSource, PipelineConfig
 from dataplatform.manifest import RawManifest
 from dataplatform.transform import currency as fx
 from dataplatform.transform.columns import REASON_TYPE, clean_text, column_reasons, reason, typed_value
-from dataplatform.transform.names import snake_case
+from dataplatform.transform.names import converted_columns, snake_case
 from dataplatform.transform.storage import HadoopFs
 
 logger = logging.getLogger(__name__)
@@ -285,19 +285,18 @@ def convert_currency(typed: DataFrame, request: StandardizeRequest, rates: DataF
         return typed
     rc = config.reporting_currency
     out = fx.attach_rates(typed, rates, currency=conv.currency_column, day=conv.date_column, reporting_currency=rc)
-    missing = (
-        F.col(conv.currency_column).isNotNull() & F.col(conv.date_column).isNotNull() & F.col(fx.RATE_COLUMN).isNull()
-    )
+    out = fx.add_converted_amounts(out, contract, rc)
+    missing = F.col(conv.currency_column).isNotNull() & F.col(conv.date_column).isNotNull() & F.col(fx.TO_RATE).isNull()
     value = F.concat_ws(" on ", F.col(conv.currency_column), F.col(conv.date_column).cast("string"))
     rate_reason = F.when(
         missing,
-        reason("exchange_rate", conv.currency_column, value, f"a {rc} rate on or before the day"),
+        reason("exchange_rate", conv.currency_column, value, f"rates of it and {rc} on one base, on or before the day"),
+    ).when(
+        fx.conversion_failed(contract),
+        reason("exchange_rate", conv.currency_column, value, "an amount small enough to convert exactly"),
     )
     out = out.withColumn("_reasons", F.array_compact(F.concat(F.col("_reasons"), F.array(rate_reason))))
-    for amount in conv.amount_columns:
-        amount_type = contract.column(amount).type
-        out = out.withColumn(fx.converted_name(amount, rc), fx.converted_amount(amount, amount_type))
-    return out.drop(fx.RATE_COLUMN)
+    return out.drop(fx.TO_RATE, fx.FROM_RATE)
 
 
 def read_rates(spark: SparkSession, request: StandardizeRequest) -> DataFrame | None:
@@ -317,9 +316,7 @@ def read_rates(spark: SparkSession, request: StandardizeRequest) -> DataFrame | 
 def _ordered_curated_columns(contract: Contract, frame_columns: list[str], reporting_currency: str) -> list[str]:
     partition = contract.partition_column
     first = [c.name for c in contract.columns if c.name != partition]
-    converted = []
-    if contract.currency:
-        converted = [fx.converted_name(a, reporting_currency) for a in contract.currency.amount_columns]
+    converted = [name for name, _ in converted_columns(contract)]
     known = {*first, *converted, *META_COLUMNS, partition}
     evolved = sorted(c for c in frame_columns if c not in known and not c.startswith("_"))
     return [*first, *evolved, *converted, *META_COLUMNS, partition]
@@ -519,11 +516,7 @@ def _static_columns(contract: Contract, reporting_currency: str, existing: DataF
     cols = [(c.name, "int" if c.type == "integer" else c.type) for c in contract.columns]
     partition = contract.partition_column
     cols = [c for c in cols if c[0] != partition]
-    if contract.currency:
-        for amount in contract.currency.amount_columns:
-            cols.append(
-                (fx.converted_name(amount, reporting_currency), fx.converted_type(contract.column(amount).type))
-            )
+    cols += converted_columns(contract)
     cols += [("_ingest_date", "date"), ("_ingested_at", "timestamp"), ("_run_id", "string")]
     if existing is not None:
         cols = _merge_columns(

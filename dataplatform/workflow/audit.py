@@ -57,6 +57,7 @@ def audit_record(
         "curated_rows": standardize.get("curated_rows"),
         "quarantined_rows": standardize.get("quarantined_rows"),
         "duplicate_rows": standardize.get("duplicate_rows"),
+        "rejected_files": ingest.get("rejected"),
         "watermark_previous": (manifest.get("watermark") or {}).get("previous"),
         "watermark_committed": committed,
         "error_step": (error or {}).get("step"),

@@ -1,4 +1,4 @@
-"""Data-quality verdict: count the violating rows each assertion query returned (Athena GetQueryResults)."""
+"""Data-quality verdict: the number of violating rows of each assertion (one value per query, never the rows)."""
 
 from __future__ import annotations
 
@@ -21,26 +21,26 @@ class AssertionRef(BaseModel):
     query_execution_id: str
 
 
-def count_result_rows(athena: Any, query_execution_id: str) -> int:
-    """Rows of a SELECT's result; Athena repeats the column names as the first row of the first page."""
-    rows = 0
-    first = True
-    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_execution_id):
-        page_rows = page["ResultSet"]["Rows"]
-        if first and page_rows:
-            columns = [c["Name"] for c in page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]]
-            header = [d.get("VarCharValue") for d in page_rows[0]["Data"]]
-            if header == columns:
-                page_rows = page_rows[1:]
-        first = False
-        rows += len(page_rows)
-    return rows
+def violation_count(athena: Any, name: str, query_execution_id: str) -> int:
+    """The `violations` value of an assertion's one-row result (see SqlFile.workflow_query): one small read,
+    however many rows violate the assertion. Athena repeats the column names as the first row."""
+    result = athena.get_query_results(QueryExecutionId=query_execution_id, MaxResults=2)["ResultSet"]
+    columns = [c["Name"] for c in result["ResultSetMetadata"]["ColumnInfo"]]
+    rows = [[d.get("VarCharValue") for d in r["Data"]] for r in result["Rows"]]
+    if rows and rows[0] == columns:
+        rows = rows[1:]
+    if columns != ["violations"] or len(rows) != 1 or rows[0][0] is None:
+        raise ValueError(
+            f"assertion {name}: expected one row with the column 'violations' (the workflow counts an assertion's "
+            f"rows), got columns {columns} and {len(rows)} row(s)"
+        )
+    return int(rows[0][0])
 
 
 def check_quality(athena: Any, s3: Any, lake: Lake, run_id: str, refs: list[dict[str, Any]]) -> dict[str, Any]:
     assertions = [AssertionRef.model_validate(r) for r in refs]
     results = [
-        {"name": a.name, "severity": a.severity, "violations": count_result_rows(athena, a.query_execution_id)}
+        {"name": a.name, "severity": a.severity, "violations": violation_count(athena, a.name, a.query_execution_id)}
         for a in assertions
     ]
     errors = [r for r in results if r["severity"] == "error" and r["violations"]]

@@ -13,10 +13,10 @@ WITH product_attributes AS (
 revenue AS (
   SELECT
     product_id,
-    sum(amount_usd) AS total_revenue,
+    sum(amount_reporting) AS total_revenue,
     sum(quantity) AS total_quantity,
     count(*) AS orders
-  FROM marts.sales_usd
+  FROM marts.sales_reporting
   GROUP BY product_id
 )
 SELECT

@@ -7,7 +7,7 @@ FROM (
     CASE
       WHEN quantity = 0 THEN 'zero quantity'
       WHEN price < 0 THEN 'negative price'
-      WHEN price_usd < 0 THEN 'negative price_usd'
+      WHEN line_price_reporting < 0 THEN 'negative line_price_reporting'
     END AS problem
   FROM curated.sales
   UNION ALL
@@ -15,7 +15,7 @@ FROM (
     CASE
       WHEN quantity = 0 THEN 'zero quantity'
       WHEN total_amount < 0 THEN 'negative total_amount'
-      WHEN total_amount_usd < 0 THEN 'negative total_amount_usd'
+      WHEN total_amount_reporting < 0 THEN 'negative total_amount_reporting'
     END AS problem
   FROM curated.transactions
   UNION ALL

@@ -81,7 +81,7 @@ def test_token_in_the_url_becomes_a_cookie_for_console_pages_only(api: ServedApi
 
 def test_lineage_and_marts_pages(api: ServedApi) -> None:
     _, lineage = page(api, "/console/lineage")
-    for node in ("source:sales", "raw:sales", "curated:sales", "marts:sales_usd", "marts:kpi_summary"):
+    for node in ("source:sales", "raw:sales", "curated:sales", "marts:sales_reporting", "marts:kpi_summary"):
         assert f'data-node="{node}"' in lineage
     assert 'data-edge="curated:exchange_rates->curated:sales"' in lineage
     _, marts = page(api, "/console/marts")

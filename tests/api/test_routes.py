@@ -69,7 +69,7 @@ def test_mart_pages_walk_every_row_once(api: ServedApi) -> None:
 
 def test_marts_lists_the_allow_list(api: ServedApi) -> None:
     assert api.get("/marts")[1]["marts"] == sorted(
-        ["customer_ltv", "customer_segments", "daily_revenue", "kpi_summary", "product_revenue", "sales_usd"]
+        ["customer_ltv", "customer_segments", "daily_revenue", "kpi_summary", "product_revenue", "sales_reporting"]
     )
 
 

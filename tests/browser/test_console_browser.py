@@ -95,7 +95,7 @@ def test_lineage_graph_is_derived_from_config_and_sql(page: Page) -> None:
     edges = page.page.locator("svg.lineage path[data-edge]")
     shown = {tuple(edges.nth(i).get_attribute("data-edge").split("->")) for i in range(edges.count())}
     assert shown == set(lineage.edges)
-    assert ("curated:sales", "marts:sales_usd") in shown and len(shown) > len(CONFIG.datasets) * 2
+    assert ("curated:sales", "marts:sales_reporting") in shown and len(shown) > len(CONFIG.datasets) * 2
 
 
 def test_marts_charts_have_their_numbers_in_tables(page: Page, demo: DemoLake, console: LocalApiServer) -> None:

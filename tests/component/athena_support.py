@@ -1,7 +1,8 @@
 """Small curated fixture lakes for the Athena tests: Parquet in the curated layout plus Glue table definitions.
 
-Curated columns come from the pipeline.yaml contracts, plus `<amount>_usd` decimals for datasets with a
-`currency` block (added by standardization), partitioned by the contract's date partition column.
+Curated columns come from the pipeline.yaml contracts, plus the converted amounts and `reporting_currency` for
+datasets with a `currency` block (added by standardization, names from transform/names.py), partitioned by the
+contract's date partition column.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataplatform.config import PipelineConfig
+from dataplatform.transform.names import converted_columns
 
 BUCKET = "test-curated"
-USD_TYPE = "decimal(18,4)"  # the fixture's converted amounts carry 4 decimals, so the marts' rounding is exercised
 CENT = Decimal("0.01")
 
 Rows = list[dict[str, Any]]
@@ -51,8 +52,7 @@ def curated_columns(config: PipelineConfig, dataset: str) -> tuple[list[tuple[st
     """([(column, glue type)] without the partition column, (partition column, type)) of a curated table."""
     contract = config.datasets[dataset].contract
     columns = [(c.name, glue_type(c.type)) for c in contract.columns if c.name != contract.partition_column]
-    if contract.currency:
-        columns += [(f"{amount}_usd", USD_TYPE) for amount in contract.currency.amount_columns]
+    columns += converted_columns(contract)
     return columns, (contract.partition_column, "date")
 
 
@@ -160,21 +160,21 @@ def clean_data() -> dict[str, Rows]:
     for p in products:
         p["product_id"] = int(p["product_id"])
     sales = [
-        # transaction_id, customer_id, product_id, quantity, price, currency, price_usd, date
-        ("S1", 1, 11, 3, "899.00", "EUR", "982.5137", "2024-01-05"),
-        ("S2", 1, 11, 3, "899.00", "EUR", "982.5137", "2024-01-06"),
-        ("S3", 2, 10, 7, "49.90", "GBP", "63.4860", "2024-01-05"),
-        ("S4", None, 12, 4, "2.50", "USD", "2.5000", "2024-01-06"),
-        ("S5", 4, 12, 9, "2.50", "USD", "2.5000", "2024-01-06"),
+        # transaction_id, customer_id, product_id, quantity, price, currency, line_price_reporting (USD), date
+        ("S1", 1, 11, 3, "899.00", "EUR", "2947.54", "2024-01-05"),
+        ("S2", 1, 11, 3, "899.00", "EUR", "2947.54", "2024-01-06"),
+        ("S3", 2, 10, 7, "49.90", "GBP", "444.40", "2024-01-05"),
+        ("S4", None, 12, 4, "2.50", "USD", "10.00", "2024-01-06"),
+        ("S5", 4, 12, 9, "2.50", "USD", "22.50", "2024-01-06"),
     ]
     transactions = [
-        # transaction_id, customer_id, product_id, quantity, total_amount, currency, total_amount_usd, date
-        (100, 1, 10, 2, "99.80", "USD", "99.8000", "2024-01-05"),
-        (101, 2, 11, 2, "1798.00", "USD", "1798.0000", "2024-01-05"),
-        (102, 3, 11, 1, "899.00", "EUR", "982.5137", "2024-01-06"),
-        (103, 3, 12, 1, "2.50", "USD", "2.5000", "2024-01-06"),
-        (104, 4, 10, 1, "49.90", "USD", "49.9000", "2024-01-06"),
-        (105, 5, 12, 200, "500.00", "USD", "500.0000", "2024-01-06"),  # exactly the Medium threshold
+        # transaction_id, customer_id, product_id, quantity, total_amount, currency, total_amount_reporting, date
+        (100, 1, 10, 2, "99.80", "USD", "99.80", "2024-01-05"),
+        (101, 2, 11, 2, "1798.00", "USD", "1798.00", "2024-01-05"),
+        (102, 3, 11, 1, "899.00", "EUR", "982.51", "2024-01-06"),
+        (103, 3, 12, 1, "2.50", "USD", "2.50", "2024-01-06"),
+        (104, 4, 10, 1, "49.90", "USD", "49.90", "2024-01-06"),
+        (105, 5, 12, 200, "500.00", "USD", "500.00", "2024-01-06"),  # exactly the Medium threshold
     ]
     return {
         "exchange_rates": rates,
@@ -182,14 +182,15 @@ def clean_data() -> dict[str, Rows]:
         "products": products,
         "sales": [
             {"transaction_id": t, "customer_id": c, "product_id": p, "quantity": q, "price": Decimal(price),
-             "currency": cur, "price_usd": Decimal(usd), "transaction_date": d(day)}
-            for t, c, p, q, price, cur, usd, day in sales
+             "currency": cur, "line_price_reporting": Decimal(line), "reporting_currency": "USD",
+             "transaction_date": d(day)}
+            for t, c, p, q, price, cur, line, day in sales
         ],
         "transactions": [
             {"transaction_id": t, "customer_id": c, "product_id": p, "quantity": q, "total_amount": Decimal(amount),
-             "currency": cur, "total_amount_usd": Decimal(usd), "transaction_date": d(day),
-             "updated_at": datetime(2024, 1, 6, 8, 0, 0)}
-            for t, c, p, q, amount, cur, usd, day in transactions
+             "currency": cur, "total_amount_reporting": Decimal(converted), "reporting_currency": "USD",
+             "transaction_date": d(day), "updated_at": datetime(2024, 1, 6, 8, 0, 0)}
+            for t, c, p, q, amount, cur, converted, day in transactions
         ],
     }  # fmt: skip
 
@@ -207,7 +208,7 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def expected_sales_usd(data: dict[str, Rows]) -> list[dict[str, Any]]:
+def expected_sales_reporting(data: dict[str, Rows]) -> list[dict[str, Any]]:
     """One row per (source, transaction_id); for a repeated key the latest version (updated_at, then date) wins."""
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for row in data["sales"]:
@@ -217,7 +218,8 @@ def expected_sales_usd(data: dict[str, Rows]) -> list[dict[str, Any]]:
                 "transaction_id": row["transaction_id"], "source": "sales", "customer_id": row["customer_id"],
                 "product_id": row["product_id"], "quantity": row["quantity"],
                 "amount": cents(row["price"] * row["quantity"]), "currency": row["currency"],
-                "amount_usd": cents(row["price_usd"] * row["quantity"]), "order_date": row["transaction_date"],
+                "amount_reporting": row["line_price_reporting"], "reporting_currency": row["reporting_currency"],
+                "order_date": row["transaction_date"],
             }  # fmt: skip
     versions: dict[str, tuple[Any, ...]] = {}
     for row in data["transactions"]:
@@ -229,7 +231,8 @@ def expected_sales_usd(data: dict[str, Rows]) -> list[dict[str, Any]]:
                 "transaction_id": str(row["transaction_id"]), "source": "transactions",
                 "customer_id": row["customer_id"], "product_id": row["product_id"], "quantity": row["quantity"],
                 "amount": cents(row["total_amount"]), "currency": row["currency"],
-                "amount_usd": cents(row["total_amount_usd"]), "order_date": row["transaction_date"],
+                "amount_reporting": row["total_amount_reporting"], "reporting_currency": row["reporting_currency"],
+                "order_date": row["transaction_date"],
             }  # fmt: skip
     return sorted(latest.values(), key=lambda r: (r["source"], r["transaction_id"]))
 

@@ -19,7 +19,7 @@ from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
 from dataplatform.config import load_config
 from dataplatform.local.athena.engine import LocalAthena
 from dataplatform.local.cli import app
-from tests.component.athena_support import BUCKET, cents, clean_data, expected_sales_usd, write_lake_dir
+from tests.component.athena_support import BUCKET, cents, clean_data, expected_sales_reporting, write_lake_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_PATH = ROOT / "pipeline.yaml"
@@ -55,9 +55,9 @@ def test_window_function(lake: Path) -> None:
         "FROM marts.customer_ltv ORDER BY rnk",
     )
     ltv: dict[int, Decimal] = defaultdict(Decimal)
-    for sale in expected_sales_usd(clean_data()):
+    for sale in expected_sales_reporting(clean_data()):
         if sale["customer_id"] is not None:
-            ltv[sale["customer_id"]] += sale["amount_usd"]
+            ltv[sale["customer_id"]] += sale["amount_reporting"]
     ranked = sorted(ltv.items(), key=lambda kv: -kv[1])
     running, expected = Decimal(0), []
     for rank, (customer, value) in enumerate(ranked, 1):
@@ -73,20 +73,20 @@ def test_date_trunc_and_date_literals_keep_athena_types(lake: Path) -> None:
         "FROM marts.daily_revenue WHERE order_date >= date '2024-01-01' AND order_date < date '2024-02-01' "
         "GROUP BY 1",
     )
-    sales = expected_sales_usd(clean_data())
+    sales = expected_sales_reporting(clean_data())
     assert got == [
-        {"month": "2024-01-01", "revenue": str(sum(s["amount_usd"] for s in sales)), "days": 2}
+        {"month": "2024-01-01", "revenue": str(sum(s["amount_reporting"] for s in sales)), "days": 2}
     ]  # a DATE, as in Athena (DuckDB alone would return a timestamp)
 
 
 def test_approx_distinct_and_cast_to_decimal(lake: Path) -> None:
     got = query_json(
         lake,
-        "SELECT approx_distinct(customer_id) AS customers, CAST(sum(amount_usd) AS DECIMAL(20, 1)) AS total, "
-        "CAST('12.345' AS DECIMAL(10, 2)) AS rounded, count(*) / 3 AS int_div FROM marts.sales_usd",
+        "SELECT approx_distinct(customer_id) AS customers, CAST(sum(amount_reporting) AS DECIMAL(20, 1)) AS total, "
+        "CAST('12.345' AS DECIMAL(10, 2)) AS rounded, count(*) / 3 AS int_div FROM marts.sales_reporting",
     )
-    sales = expected_sales_usd(clean_data())
-    total = sum(s["amount_usd"] for s in sales)
+    sales = expected_sales_reporting(clean_data())
+    total = sum(s["amount_reporting"] for s in sales)
     assert got == [
         {
             "customers": len({s["customer_id"] for s in sales if s["customer_id"] is not None}),
@@ -104,8 +104,8 @@ def test_decimal_division_stays_decimal(lake: Path) -> None:
         "FROM marts.daily_revenue ORDER BY order_date",
     )
     by_day = defaultdict(list)
-    for sale in expected_sales_usd(clean_data()):
-        by_day[sale["order_date"]].append(sale["amount_usd"])
+    for sale in expected_sales_reporting(clean_data()):
+        by_day[sale["order_date"]].append(sale["amount_reporting"])
     expected = []
     for _, amounts in sorted(by_day.items()):
         per_order = cents(sum(amounts) / len(amounts))  # Trino: decimal(18,2) / bigint keeps scale 2
@@ -160,9 +160,9 @@ def test_fresh_process_reads_the_persisted_lake_from_the_environment(lake: Path)
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
-    sales = expected_sales_usd(clean_data())
+    sales = expected_sales_reporting(clean_data())
     assert json.loads(completed.stdout) == [
-        {"total_revenue": str(sum(s["amount_usd"] for s in sales)), "orders": len(sales)}
+        {"total_revenue": str(sum(s["amount_reporting"] for s in sales)), "orders": len(sales)}
     ]
 
 

@@ -96,7 +96,7 @@ def test_format_date_arithmetic_and_approx_distinct_answer_like_athena(lake: Pat
         lake,
         "SELECT format('%s sales on %s', count(*), max(order_date)) AS line, "
         "max(order_date) + INTERVAL '1' DAY AS next_day, approx_distinct(transaction_id) AS ids "
-        "FROM marts.sales_usd",
+        "FROM marts.sales_reporting",
     )
     data = clean_data()
     last = max(s["transaction_date"] for s in data["sales"] + data["transactions"])
@@ -107,7 +107,7 @@ def test_format_date_arithmetic_and_approx_distinct_answer_like_athena(lake: Pat
     ]  # fmt: skip
     # the next day is a date (Athena), not a timestamp (DuckDB)
     with LocalAthena.from_lake_dir(lake, CONFIG) as engine:
-        result = engine.execute("SELECT max(order_date) + INTERVAL '1' DAY FROM marts.sales_usd")
+        result = engine.execute("SELECT max(order_date) + INTERVAL '1' DAY FROM marts.sales_reporting")
     assert result.types == ["date"] and isinstance(result.rows[0][0], date)
 
 
@@ -167,7 +167,7 @@ def test_mart_averages_round_the_exact_quotient_half_up(tmp_path: Path) -> None:
     # Dividing in double precision (1.00499999...) gave 1.00.
     base = clean_data()["transactions"][0]
     cents = [
-        {**base, "transaction_id": 900 + i, "customer_id": 9, "total_amount": amount, "total_amount_usd": amount}
+        {**base, "transaction_id": 900 + i, "customer_id": 9, "total_amount": amount, "total_amount_reporting": amount}
         for i, amount in enumerate((Decimal("1.00"), Decimal("1.01")))
     ]
     data = variant(clean_data(), transactions=[*clean_data()["transactions"], *cents])

@@ -113,12 +113,12 @@ def test_glue_catalog_in_moto(tmp_path: Path, aws_env: None) -> None:
         with LocalAthena.from_glue(tmp_path / "cache", CONFIG, curated_bucket=BUCKET) as engine:
             for sql_file in load_sql_files(SAMPLE_SQL_DIR):
                 engine.run_file(sql_file)
-            total = engine.execute("SELECT count(*) FROM marts.sales_usd").rows[0][0]
+            total = engine.execute("SELECT count(*) FROM marts.sales_reporting").rows[0][0]
         data = clean_data()
         assert total == len(data["sales"]) + len(data["transactions"])
         view = glue.get_table(DatabaseName="retail_marts", Name="daily_revenue")["Table"]
         assert view["TableType"] == "VIRTUAL_VIEW"
-        assert "retail_marts.sales_usd" in decode_presto_view(view["ViewOriginalText"])
+        assert "retail_marts.sales_reporting" in decode_presto_view(view["ViewOriginalText"])
         # a second engine over the same catalog sees the views created by the first
         with LocalAthena.from_glue(tmp_path / "cache2", CONFIG) as again:
             assert again.skipped == {}
@@ -195,7 +195,7 @@ def test_glue_mirror_follows_rewritten_partitions_and_exports_a_lake_dir(tmp_pat
         write_moto(glue, s3, CONFIG, data)
         cache = tmp_path / "cache"
         with LocalAthena.from_glue(cache, CONFIG, curated_bucket=BUCKET) as engine:
-            engine.run_file(next(f for f in load_sql_files(SAMPLE_SQL_DIR) if f.name == "sales_usd"))
+            engine.run_file(next(f for f in load_sql_files(SAMPLE_SQL_DIR) if f.name == "sales_reporting"))
         # a merge rewrites a partition under a new file name: the old local copy must not be read again
         old_key = "curated/sales/transaction_date=2024-01-05/part-00000.zstd.parquet"
         body = s3.get_object(Bucket=BUCKET, Key=old_key)["Body"].read()
@@ -209,7 +209,7 @@ def test_glue_mirror_follows_rewritten_partitions_and_exports_a_lake_dir(tmp_pat
     assert (lake / "s3" / BUCKET / old_key.replace("part-00000", "part-00001")).is_file()
     with LocalAthena.from_lake_dir(lake, CONFIG) as offline:
         assert offline.skipped == {}
-        total = offline.execute("SELECT count(*) FROM marts.sales_usd").rows[0][0]
+        total = offline.execute("SELECT count(*) FROM marts.sales_reporting").rows[0][0]
     assert total == len(data["sales"]) + len(data["transactions"])
 
 

@@ -13,7 +13,15 @@ import pytest
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
 from dataplatform.config import PipelineConfig, load_config
 from dataplatform.local.athena.engine import LocalAthena
-from tests.component.athena_support import BUCKET, Rows, cents, clean_data, expected_sales_usd, variant, write_lake_dir
+from tests.component.athena_support import (
+    BUCKET,
+    Rows,
+    cents,
+    clean_data,
+    expected_sales_reporting,
+    variant,
+    write_lake_dir,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "pipeline.yaml")
@@ -53,39 +61,39 @@ def segment_of(value: Decimal, config: PipelineConfig = CONFIG) -> str | None:
     return "Low" if value >= 0 else None
 
 
-def test_sales_usd_unifies_both_sources_in_the_reporting_currency(engine: LocalAthena, data) -> None:
-    result = engine.execute("SELECT * FROM marts.sales_usd ORDER BY source, transaction_id")
-    expected = expected_sales_usd(data)
+def test_sales_reporting_unifies_both_sources_in_the_reporting_currency(engine: LocalAthena, data) -> None:
+    result = engine.execute("SELECT * FROM marts.sales_reporting ORDER BY source, transaction_id")
+    expected = expected_sales_reporting(data)
     assert result.as_dicts() == expected
     assert len(expected) == len(data["sales"]) + len(data["transactions"])
     types = dict(zip(result.columns, result.types, strict=True))
-    assert types["amount_usd"] == "decimal(18,2)" and types["amount"] == "decimal(18,2)"  # Athena's type names
+    assert types["amount_reporting"] == "decimal(18,2)" and types["amount"] == "decimal(18,2)"  # Athena's type names
     assert types["transaction_id"] == "varchar"
 
 
-def test_sales_usd_counts_a_moved_transaction_once(tmp_path: Path, data) -> None:
+def test_sales_reporting_counts_a_moved_transaction_once(tmp_path: Path, data) -> None:
     moved = dict(data["transactions"][0])
     moved.update(transaction_date=date(2024, 1, 6), updated_at=datetime(2024, 1, 7), total_amount=Decimal("150.00"))
-    moved["total_amount_usd"] = Decimal("150.0000")
+    moved["total_amount_reporting"] = Decimal("150.00")
     resent_sale = dict(data["sales"][0], transaction_date=date(2024, 1, 6))
     dirty = variant(data, transactions=[*data["transactions"], moved], sales=[*data["sales"], resent_sale])
     with build(tmp_path, dirty) as engine:
-        got = rows(engine, "SELECT * FROM marts.sales_usd ORDER BY source, transaction_id")
-    expected = expected_sales_usd(dirty)
+        got = rows(engine, "SELECT * FROM marts.sales_reporting ORDER BY source, transaction_id")
+    expected = expected_sales_reporting(dirty)
     assert got == expected
     assert len(got) == len(data["sales"]) + len(data["transactions"])
     latest = next(r for r in got if r["source"] == "transactions" and r["transaction_id"] == "100")
-    assert latest["amount_usd"] == Decimal("150.00") and latest["order_date"] == date(2024, 1, 6)
+    assert latest["amount_reporting"] == Decimal("150.00") and latest["order_date"] == date(2024, 1, 6)
 
 
 def test_daily_revenue(engine: LocalAthena, data) -> None:
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    for sale in expected_sales_usd(data):
+    for sale in expected_sales_reporting(data):
         by_day[sale["order_date"]].append(sale)
     expected = [
         {
             "order_date": day,
-            "revenue": sum((s["amount_usd"] for s in sales), Decimal(0)),
+            "revenue": sum((s["amount_reporting"] for s in sales), Decimal(0)),
             "orders": len(sales),
             "quantity": sum(s["quantity"] for s in sales),
             "customers": len({s["customer_id"] for s in sales if s["customer_id"] is not None}),
@@ -97,12 +105,12 @@ def test_daily_revenue(engine: LocalAthena, data) -> None:
 
 def expected_ltv(data: dict[str, Rows]) -> list[dict[str, Any]]:
     by_customer: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for sale in expected_sales_usd(data):
+    for sale in expected_sales_reporting(data):
         if sale["customer_id"] is not None:
             by_customer[sale["customer_id"]].append(sale)
     out = []
     for customer, sales in sorted(by_customer.items()):
-        total = sum((s["amount_usd"] for s in sales), Decimal(0))
+        total = sum((s["amount_reporting"] for s in sales), Decimal(0))
         out.append(
             {
                 "customer_id": customer,
@@ -126,11 +134,11 @@ def test_product_revenue_with_latest_attributes(engine: LocalAthena, data) -> No
     for product in sorted(data["products"], key=lambda p: p["snapshot_date"]):
         latest[product["product_id"]] = product
     by_product: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for sale in expected_sales_usd(data):
+    for sale in expected_sales_reporting(data):
         by_product[sale["product_id"]].append(sale)
     expected = []
     for product_id, sales in sorted(by_product.items()):
-        total = sum((s["amount_usd"] for s in sales), Decimal(0))
+        total = sum((s["amount_reporting"] for s in sales), Decimal(0))
         expected.append(
             {
                 "product_id": product_id,
@@ -177,8 +185,8 @@ def test_customer_segments_follow_pipeline_yaml(tmp_path: Path, data) -> None:
 
 
 def test_kpi_summary(engine: LocalAthena, data) -> None:
-    sales = expected_sales_usd(data)
-    total = sum((s["amount_usd"] for s in sales), Decimal(0))
+    sales = expected_sales_reporting(data)
+    total = sum((s["amount_reporting"] for s in sales), Decimal(0))
     vip = sum(1 for c in expected_ltv(data) if segment_of(c["lifetime_value"]) == "VIP")
     assert rows(engine, "SELECT * FROM marts.kpi_summary") == [
         {
@@ -202,12 +210,12 @@ def test_mart_interface_columns(engine: LocalAthena) -> None:
         "customer_ltv": ["customer_id", "lifetime_value", "orders", "first_order_date", "last_order_date"],
         "product_revenue": ["product_id", "total_revenue", "total_quantity", "avg_order_value"],
         "customer_segments": ["customer_id", "lifetime_value", "segment"],
-        "sales_usd": [
+        "sales_reporting": [
             "transaction_id", "source", "customer_id", "product_id", "quantity", "amount", "currency",
-            "amount_usd", "order_date",
+            "amount_reporting", "reporting_currency", "order_date",
         ],
     }  # fmt: skip
-    decimals = {"revenue", "lifetime_value", "total_revenue", "avg_order_value", "amount", "amount_usd"}
+    decimals = {"revenue", "lifetime_value", "total_revenue", "avg_order_value", "amount", "amount_reporting"}
     for mart, columns in interface.items():
         result = engine.execute(f"SELECT * FROM marts.{mart} LIMIT 0")
         assert set(columns) <= set(result.columns), mart

@@ -79,8 +79,8 @@ def dirty_amounts(data: Data) -> Data:
         transactions=[
             *data["transactions"],
             # two problems in one record: reported once
-            transaction(data, transaction_id=200, total_amount=Decimal("-5.00"), total_amount_usd=Decimal("-5")),
-            transaction(data, transaction_id=201, total_amount_usd=Decimal("-0.0100")),
+            transaction(data, transaction_id=200, total_amount=Decimal("-5.00"), total_amount_reporting=Decimal("-5")),
+            transaction(data, transaction_id=201, total_amount_reporting=Decimal("-0.01")),
         ],
         products=products,
     )
@@ -117,9 +117,23 @@ def dirty_unique_keys(data: Data) -> Data:
 
 def dirty_valid_segments(data: Data) -> Data:
     refund = transaction(
-        data, transaction_id=300, customer_id=4, total_amount=Decimal("-200.00"), total_amount_usd=Decimal("-200")
+        data, transaction_id=300, customer_id=4, total_amount=Decimal("-200.00"), total_amount_reporting=Decimal("-200")
     )
     return variant(data, transactions=[*data["transactions"], refund])
+
+
+def dirty_reporting_currency(data: Data) -> Data:
+    """Rows converted under another reporting currency (or none, from before conversion wrote the column)."""
+    return variant(
+        data,
+        sales=[*data["sales"], sale(data, transaction_id="S90", reporting_currency="EUR")],
+        transactions=[
+            *data["transactions"],
+            transaction(data, transaction_id=200, reporting_currency="EUR"),
+            transaction(data, transaction_id=201, reporting_currency="EUR"),
+            transaction(data, transaction_id=202, reporting_currency=None),
+        ],
+    )
 
 
 def dirty_non_empty(data: Data) -> Data:
@@ -134,6 +148,7 @@ DIRTY: dict[str, tuple[Callable[[Data], Data], int]] = {
     "dq_unique_keys": (dirty_unique_keys, 3),
     "dq_valid_segments": (dirty_valid_segments, 1),
     "dq_non_empty": (dirty_non_empty, 2),
+    "dq_reporting_currency": (dirty_reporting_currency, 3),  # one row per (dataset, currency found)
 }
 
 
@@ -170,10 +185,12 @@ def test_violation_rows_say_what_is_wrong(tmp_path: Path) -> None:
         ("products", "10", "negative price"),
         ("sales", "S90", "zero quantity"),
         ("transactions", "200", "negative total_amount"),
-        ("transactions", "201", "negative total_amount_usd"),
+        ("transactions", "201", "negative total_amount_reporting"),
     ]
     rows = run_assertion(tmp_path / "u", dirty_unique_keys(clean_data()), ASSERTIONS["dq_unique_keys"])
     assert sorted(rows) == [("products", "10@2024-01-05", 2), ("sales", "S1", 3), ("transactions", "100", 2)]
+    rows = run_assertion(tmp_path / "c", dirty_reporting_currency(clean_data()), ASSERTIONS["dq_reporting_currency"])
+    assert sorted(rows, key=str) == [("sales", "EUR", 1), ("transactions", "EUR", 2), ("transactions", None, 1)]
     rows = run_assertion(tmp_path / "n", dirty_non_empty(clean_data()), ASSERTIONS["dq_non_empty"])
     assert sorted(rows) == [("exchange_rates",), ("products",)]
 
@@ -188,4 +205,20 @@ def test_severities() -> None:
         "dq_unique_keys": "error",
         "dq_valid_segments": "error",
         "dq_non_empty": "error",
+        "dq_reporting_currency": "error",
     }
+
+
+@pytest.mark.parametrize("name", sorted(DIRTY))
+def test_the_workflow_runs_each_assertion_as_its_count(tmp_path: Path, name: str) -> None:
+    """What check_quality reads: one row, `violations`, equal to the rows the assertion file lists."""
+    from dataplatform.athena.sqlfiles import parameters_from_config
+
+    make, count = DIRTY[name]
+    write_lake_dir(tmp_path, CONFIG, make(clean_data()))
+    with LocalAthena.from_lake_dir(tmp_path, CONFIG, curated_bucket=BUCKET) as engine:
+        for view in needed_views(ASSERTIONS[name]):
+            engine.run_file(view)
+        query = ASSERTIONS[name].workflow_query(parameters_from_config(CONFIG, BUCKET), engine.databases)
+        result = engine.execute(query)
+    assert (result.columns, result.rows) == (["violations"], [(count,)])

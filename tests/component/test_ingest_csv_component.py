@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import re
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,6 @@ import pytest
 from ingest_support import LAKE, aws_module, body, config, dataset, keys, manifest, request, s3_fixture  # noqa: F401
 
 from dataplatform.ingest import TimeBudget, run_ingest
-from dataplatform.ingest.csv_source import CsvValidationError
 from dataplatform.state import commit
 
 HEADER = "Transaction_ID,Customer_ID,Product_ID,Quantity,Price,Currency,Transaction_Date"
@@ -42,6 +42,23 @@ def ingest(s3: Any, run_id: str = "run-1", **overrides: Any) -> Any:
 
 def raw_keys(s3: Any) -> list[str]:
     return keys(s3, LAKE.raw_bucket, "raw/")
+
+
+def part_keys(s3: Any) -> list[str]:
+    return [k for k in raw_keys(s3) if k.endswith(".csv.gz")]
+
+
+def rejection(s3: Any, result: Any) -> dict[str, Any]:
+    """The one file the run rejected; it was moved out of landing."""
+    (rejected,) = manifest(s3, result.manifest_uri)["source"]["rejected"]
+    assert result.rejected == 1 and rejected["moved_to"]
+    assert keys(s3, LAKE.raw_bucket, "landing/") == [] or rejected["source"].split("/", 3)[3] not in keys(
+        s3, LAKE.raw_bucket, "landing/"
+    )
+    return rejected
+
+
+EVOLVE = {"schema_drift": "evolve"}
 
 
 def test_copies_byte_exact_with_counts_and_records_the_run(s3: Any) -> None:
@@ -79,20 +96,38 @@ def test_a_landing_file_is_ingested_once_and_again_when_it_changes(s3: Any) -> N
     assert (changed.rows, changed.files) == (4, 1)
 
 
-def test_rerunning_a_finished_run_returns_its_manifest_without_duplicates(s3: Any) -> None:
+def test_rerunning_a_committed_run_returns_its_manifest_without_duplicates(s3: Any) -> None:
     drop(s3, "a.csv", sales_csv(2))
     first = ingest(s3)
+    commit(s3, LAKE, "run-1", ["sales"])
     drop(s3, "b.csv", sales_csv(2))
     second = ingest(s3)
-    assert second.manifest_uri == first.manifest_uri and second.rows == 2
+    assert second.manifest_uri == first.manifest_uri and second.rows == 2  # b.csv waits for the next run
     assert len([k for k in raw_keys(s3) if k.endswith(".csv.gz")]) == 1
+
+
+@pytest.mark.faults
+def test_rerunning_a_failed_run_reads_landing_again(s3: Any, fault: Any) -> None:
+    """README: fix the cause and start the same window again. The first attempt never committed."""
+    drop(s3, "a.csv", sales_csv(2))
+    first = ingest(s3)
+    assert (first.rows, first.files) == (2, 1)
+    drop(s3, "b.csv", sales_csv(3, start=10))  # the corrected export lands; the run is started again
+    second = ingest(s3)
+    m = manifest(s3, second.manifest_uri)
+    assert second.manifest_uri == first.manifest_uri and (second.rows, second.files) == (5, 2)
+    assert [f["source"].rsplit("/", 1)[1] for f in m["files"]] == ["a.csv", "b.csv"]
+    assert len(part_keys(s3)) == 2  # the first attempt's raw was replaced, not added to
+    commit(s3, LAKE, "run-1", ["sales"])
+    assert ingest(s3, "run-2").files == 0  # both are processed once
+    fault.bad_input("csv: corrected file landed, failed run started again", rows_in=5, rows_out=second.rows)
 
 
 def test_empty_file_is_rejected_and_nothing_is_written(s3: Any) -> None:
     drop(s3, "empty.csv", b"")
-    with pytest.raises(CsvValidationError, match=r"landing/sales/empty.csv: the file is empty"):
-        ingest(s3)
-    assert raw_keys(s3) == []
+    result = ingest(s3)
+    assert re.search(r"landing/sales/empty.csv: the file is empty \(0 bytes\)", rejection(s3, result)["reason"])
+    assert part_keys(s3) == []
 
 
 def test_header_only_file_is_zero_rows(s3: Any) -> None:
@@ -118,14 +153,14 @@ def test_quoted_newlines_do_not_break_the_count(s3: Any) -> None:
     header = HEADER.replace("Transaction_Date", "Transaction_Date,Note")
     data = f'{header}\nS1,1,1,1,1.00,USD,2024-01-01,"two\nlines"\nS2,1,1,1,1.00,USD,2024-01-01,"a\r\nb\n\nc"\n'
     drop(s3, "q.csv", data.encode())
-    assert ingest(s3).rows == 2
+    assert ingest(s3, contract=EVOLVE).rows == 2
 
 
 def test_wrong_delimiter_is_named(s3: Any) -> None:
     drop(s3, "semi.csv", sales_csv(2).replace(b",", b";"))
-    with pytest.raises(CsvValidationError, match=r"semi.csv: line 1: missing contract column.*looks ';'-delimited"):
-        ingest(s3)
-    assert raw_keys(s3) == []
+    reason = rejection(s3, ingest(s3))["reason"]
+    assert re.search(r"semi.csv: line 1: column 'Transaction_ID': missing contract column.*looks ';'-delimited", reason)
+    assert part_keys(s3) == []
 
 
 def test_configured_delimiter_is_used(s3: Any) -> None:
@@ -135,8 +170,8 @@ def test_configured_delimiter_is_used(s3: Any) -> None:
 
 def test_missing_required_contract_column(s3: Any) -> None:
     drop(s3, "m.csv", sales_csv(2).replace(b",Price", b""))
-    with pytest.raises(CsvValidationError, match=r"m.csv: line 1: missing contract column\(s\) Price"):
-        ingest(s3)
+    reason = rejection(s3, ingest(s3))["reason"]
+    assert re.search(r"m.csv: line 1: column 'Price': missing contract column\(s\) Price", reason)
 
 
 def test_missing_nullable_column_is_recorded(s3: Any) -> None:
@@ -147,24 +182,24 @@ def test_missing_nullable_column_is_recorded(s3: Any) -> None:
 
 def test_extra_column_evolves_into_the_manifest_schema(s3: Any) -> None:
     drop(s3, "x.csv", sales_csv(2).replace(b"Transaction_Date\n", b"Transaction_Date,Store\n"))
-    result = ingest(s3)
+    result = ingest(s3, contract=EVOLVE)
     m = manifest(s3, result.manifest_uri)
     assert m["source"]["extra_columns"] == ["Store"] and m["schema"][-1] == {"name": "Store", "type": "string"}
 
 
 def test_extra_column_is_rejected_when_the_contract_is_frozen(s3: Any) -> None:
     drop(s3, "x.csv", sales_csv(2).replace(b"Transaction_Date\n", b"Transaction_Date,Store\n"))
-    with pytest.raises(CsvValidationError, match=r"unexpected column\(s\) Store .*schema_drift: freeze"):
-        ingest(s3, contract={"schema_drift": "freeze"})
-    assert raw_keys(s3) == []
+    reason = rejection(s3, ingest(s3))["reason"]  # freeze is the default
+    assert re.search(r"column 'Store': unexpected column\(s\) Store .*schema_drift: freeze", reason)
+    assert part_keys(s3) == []
 
 
 def test_undecodable_bytes_name_the_line(s3: Any) -> None:
     data = sales_csv(3).replace(b"S2,", "S2é,".encode("latin-1"))
     drop(s3, "bad.csv", data)
-    with pytest.raises(CsvValidationError, match=r"bad.csv: line 3: bytes are not valid utf-8"):
-        ingest(s3)
-    assert raw_keys(s3) == []
+    reason = rejection(s3, ingest(s3))["reason"]
+    assert re.search(r"bad.csv: line 3: column 'Transaction_ID': bytes are not valid utf-8", reason)
+    assert part_keys(s3) == []
 
 
 def test_latin1_encoding_decodes_the_same_bytes(s3: Any) -> None:
@@ -176,7 +211,7 @@ def test_a_10mb_line_is_one_record(s3: Any) -> None:
     big = "x" * (10 * 1024 * 1024)
     data = sales_csv(1) + f'S9,1,1,1,1.00,USD,2024-01-01,"{big}"\n'.encode()
     drop(s3, "wide.csv", data.replace(b"Transaction_Date\n", b"Transaction_Date,Blob\n", 1))
-    result = ingest(s3)
+    result = ingest(s3, contract=EVOLVE)
     assert result.rows == 2
     assert gzip.decompress(
         body(s3, LAKE.raw_bucket, manifest(s3, result.manifest_uri)["files"][0]["key"])
@@ -185,8 +220,7 @@ def test_a_10mb_line_is_one_record(s3: Any) -> None:
 
 def test_unterminated_quote_is_a_clear_error(s3: Any) -> None:
     drop(s3, "open.csv", sales_csv(1) + b'S9,1,1,1,1.00,USD,"2024-01-01\n')
-    with pytest.raises(CsvValidationError, match=r"open.csv: line \d+: malformed CSV"):
-        ingest(s3)
+    assert re.search(r"open.csv: line \d+: malformed CSV", rejection(s3, ingest(s3))["reason"])
 
 
 def test_time_budget_continuation_matches_a_single_pass(s3: Any) -> None:
@@ -233,3 +267,41 @@ def test_url_source_is_streamed_and_ingested_once(s3: Any, file_server: tuple[st
     assert manifest(s3, result.manifest_uri)["files"][0]["source"] == f"{url}/export.csv"
     commit(s3, LAKE, "run-1", ["sales"])
     assert ingest(s3, "run-2", location=f"{url}/export.csv").files == 0
+
+
+class ListingSpy:
+    """An S3 client that records the prefixes it lists."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.listed = client, []
+
+    def get_paginator(self, name: str) -> Any:
+        paginator = self.client.get_paginator(name)
+        spy = self
+
+        class Recording:
+            def paginate(self, **kwargs: Any) -> Any:
+                spy.listed.append(kwargs.get("Prefix", ""))
+                return paginator.paginate(**kwargs)
+
+        return Recording()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_each_run_lists_only_what_is_new_however_old_the_lake(s3: Any) -> None:
+    """Processed markers are checked one by one, never listed; committed landing files leave landing."""
+    for day in range(1, 6):
+        drop(s3, f"day-{day}.csv", sales_csv(2, start=day * 10))
+        ingest(s3, f"run-{day}")
+        commit(s3, LAKE, f"run-{day}", ["sales"])
+    drop(s3, "day-6.csv", sales_csv(3, start=60))
+    spy = ListingSpy(s3)
+    cfg = config(sales=dataset("sales"))
+    result = run_ingest(request("sales", "run-6"), config=cfg, lake=LAKE, s3=spy)
+    assert (result.rows, result.files) == (3, 1)
+    assert not [p for p in spy.listed if p.startswith("state/")]  # no marker listing
+    commit(s3, LAKE, "run-6", ["sales"])
+    ingest(s3, "run-7")
+    assert keys(s3, LAKE.raw_bucket, "landing/") == []  # every committed file has left landing

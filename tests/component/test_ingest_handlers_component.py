@@ -79,7 +79,7 @@ def test_rest_handler_returns_the_contract_payload_and_emits_metrics(
     with CustomerApi(sample_customers(120), TOKEN) as api:
         monkeypatch.setenv("CUSTOMER_API_URL", api.url)
         out = load_handler("ingest_rest").handler(event("customers"), Context())
-    assert set(out) == {"dataset", "run_id", "status", "cursor", "manifest_uri", "rows", "bytes", "files"}
+    assert set(out) == {"dataset", "run_id", "status", "cursor", "manifest_uri", "rows", "bytes", "files", "rejected"}
     assert (out["status"], out["rows"], out["files"], out["cursor"]) == ("done", 120, 1, None)
     manifest_key = "raw/customers/ingest_date=2024-02-01/run_id=2024-02-01-daily/_manifest.json"
     assert out["manifest_uri"] == f"s3://{LAKE.raw_bucket}/{manifest_key}"

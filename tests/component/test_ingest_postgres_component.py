@@ -74,17 +74,17 @@ def read_parts(s3: Any, m: dict[str, Any]) -> pa.Table:
     return pa.concat_tables(tables)
 
 
-def test_full_refresh_typed_parquet_parts_of_bounded_size(s3: Any, db: str) -> None:
+def test_full_refresh_parquet_parts_of_bounded_size(s3: Any, db: str) -> None:
     result = run(s3, db, "products", source={"part_max_rows": 4, "batch_rows": 2})
     m = manifest(s3, result.manifest_uri)
     assert [f["rows"] for f in m["files"]] == [4, 4, 2] and m["rows"] == 10 and m["format"] == "parquet"
     table = read_parts(s3, m)
-    assert table.schema.field("price").type == pa.decimal128(12, 2)
+    assert table.schema.field("price").type == pa.string()  # numeric as its exact text
     assert table.column("product_id").to_pylist() == list(range(1, 11))
-    assert str(table.column("price")[3].as_py()) == "5.00"
+    assert table.column("price")[3].as_py() == "5.00"
     meta = pq.ParquetFile(pa.BufferReader(body(s3, LAKE.raw_bucket, m["files"][0]["key"]))).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [2, 2]
-    assert {"name": "price", "type": "decimal128(12, 2)"} in m["schema"]
+    assert {"name": "price", "type": "string"} in m["schema"]
     assert m["watermark"] == {"previous": None, "proposed": None}
 
 
@@ -98,7 +98,8 @@ def test_incremental_reads_up_to_the_start_bound_and_later_commits_arrive_next_r
                 conn.execute("INSERT INTO transactions VALUES (1000, 1, 1, 1, 9.99, 'EUR', date '2024-01-15', now())")
             added.append(1000)
 
-    first = run(s3, db, "transactions", source={"part_max_rows": 10}, on_part=commit_during_extract)
+    no_lag = {"lag_seconds": 0}  # the bound under test is the start of the extract
+    first = run(s3, db, "transactions", source={"part_max_rows": 10, **no_lag}, on_part=commit_during_extract)
     m1 = manifest(s3, first.manifest_uri)
     ids1 = read_parts(s3, m1).column("transaction_id").to_pylist()
     assert ids1 == list(range(1, 51)) and added == [1000]
@@ -106,7 +107,7 @@ def test_incremental_reads_up_to_the_start_bound_and_later_commits_arrive_next_r
     assert m1["source"]["range"]["lower"] == "1970-01-01T00:00:00+00:00"
     assert commit(s3, LAKE, "run-1", ["transactions"]) == {"transactions": m1["watermark"]["proposed"]}
 
-    second = run(s3, db, "transactions", "run-2")
+    second = run(s3, db, "transactions", "run-2", source=no_lag)
     m2 = manifest(s3, second.manifest_uri)
     assert read_parts(s3, m2).column("transaction_id").to_pylist() == [1000]
     assert m2["watermark"]["previous"] == m1["watermark"]["proposed"]
@@ -123,7 +124,8 @@ def test_lag_keeps_recent_rows_for_the_next_run(s3: Any, db: str) -> None:
     assert ids == list(range(1, 50))  # row 50 changed within the lag window: left for the next run
 
 
-def test_connection_drop_mid_extract_resumes_without_duplicates_or_gaps(s3: Any, db: str, pg: Any) -> None:
+@pytest.mark.faults
+def test_connection_drop_mid_extract_resumes_without_duplicates_or_gaps(s3: Any, db: str, pg: Any, fault: Any) -> None:
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute("CREATE TABLE big (id bigint PRIMARY KEY, payload text, amount numeric(10,2))")
         conn.execute("INSERT INTO big SELECT g, repeat('x', 40), g / 100.0 FROM generate_series(1, 200000) g")
@@ -164,6 +166,7 @@ def test_connection_drop_mid_extract_resumes_without_duplicates_or_gaps(s3: Any,
     table = read_parts(s3, manifest(s3, result.manifest_uri))
     assert table.column("id").to_pylist() == list(range(1, 200_001))
     assert result.rows == 200_000 and result.files == 10
+    fault.injected("postgres: connection terminated mid-extract", rows_in=200_000, rows_out=table.num_rows)
 
 
 def test_missing_table_is_a_clear_error(s3: Any, db: str) -> None:

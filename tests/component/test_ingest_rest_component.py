@@ -41,7 +41,9 @@ def read_secret(name: str) -> dict[str, Any]:
 
 
 def customers_ingest(s3: Any, api: CustomerApi, run_id: str = "run-1", **overrides: Any) -> Any:
-    paginator = overrides.pop("paginator", {"type": "page_number", "page_param": "page", "page_size": 100})
+    paginator = overrides.pop(
+        "paginator", {"type": "page_number", "page_param": "page", "page_size": 100, "total_path": "total"}
+    )
     ds = dataset("customers", base_url=api.url, paginator=paginator, backoff_s=0.05, **overrides)
     return run_ingest(request("customers", run_id), config=config(customers=ds), lake=LAKE, s3=s3, secrets=read_secret)
 
@@ -55,20 +57,17 @@ def test_exchange_rates_are_real_ecb_history_flattened_to_rows(s3: Any) -> None:
         ds = dataset("exchange_rates", base_url=api.url)
         req = request("exchange_rates", start="2024-01-01", end="2024-01-05")
         result = run_ingest(req, config=config(exchange_rates=ds), lake=LAKE, s3=s3, secrets=read_secret)
-        assert api.requests[0]["path"] == "/2024-01-01..2024-01-05" and api.requests[0]["query"]["base"] == "USD"
+        assert api.requests[0]["path"] == "/2024-01-01..2024-01-05" and api.requests[0]["query"]["base"] == "EUR"
     m = manifest(s3, result.manifest_uri)
     rows = jsonl_rows(s3, m)
     _, table = ecb_history()
     days = sorted({r["rate_date"] for r in rows})
     assert days == ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]  # Jan 1 is a TARGET holiday
-    eur = next(r for r in rows if r["currency_code"] == "EUR" and r["rate_date"] == "2024-01-02")
-    assert eur == {
-        "base_currency": "USD",
-        "currency_code": "EUR",
-        "rate_date": "2024-01-02",
-        "rate": float(f"{1 / table['USD'][date(2024, 1, 2)]:.5g}"),
-    }
-    assert not any(r["currency_code"] == "USD" for r in rows)
+    usd = next(r for r in rows if r["currency_code"] == "USD" and r["rate_date"] == "2024-01-02")
+    # The ECB's own base: every rate as published, not rounded (the sample converts through cross rates).
+    assert usd == {"base_currency": "EUR", "currency_code": "USD", "rate_date": "2024-01-02", "rate": 1.0956}
+    assert all(r["rate"] == table[r["currency_code"]][date.fromisoformat(r["rate_date"])] for r in rows)
+    assert not any(r["currency_code"] == "EUR" for r in rows)
     assert result.rows == len(rows) == m["rows"] and m["format"] == "jsonl.gz"
     assert [f["name"] for f in m["schema"]] == ["base_currency", "currency_code", "rate_date", "rate"]
 
@@ -117,23 +116,28 @@ def test_every_paginator_reads_each_record_once(s3: Any, style: str, paginator: 
     assert ids == list(range(1, 131))
 
 
-def test_429_with_retry_after_is_honoured(s3: Any) -> None:
+@pytest.mark.faults
+def test_429_with_retry_after_is_honoured(s3: Any, fault: Any) -> None:
     with CustomerApi(sample_customers(5), TOKEN, faults=Faults(fail_times=1, fail_status=429, retry_after=1)) as api:
         started = time.monotonic()
         result = customers_ingest(s3, api)
         assert time.monotonic() - started >= 1.0
         assert len(api.requests) == 2
     assert result.rows == 5
+    fault.injected("rest: 429 with Retry-After", rows_in=5, rows_out=result.rows)
 
 
-def test_500_then_success(s3: Any) -> None:
+@pytest.mark.faults
+def test_500_then_success(s3: Any, fault: Any) -> None:
     with CustomerApi(sample_customers(5), TOKEN, faults=Faults(fail_times=2, fail_status=500)) as api:
         result = customers_ingest(s3, api)
         assert len(api.requests) == 3
     assert result.rows == 5
+    fault.injected("rest: 500 twice then success", rows_in=5, rows_out=result.rows)
 
 
-def test_500_beyond_retries_is_a_clear_error_and_writes_nothing(s3: Any) -> None:
+@pytest.mark.faults
+def test_500_beyond_retries_is_a_clear_error_and_writes_nothing(s3: Any, fault: Any) -> None:
     with CustomerApi(sample_customers(250), TOKEN) as api:
         # page 1 succeeds and goes into the open part; page 2 fails for good
         original = api.handle
@@ -148,37 +152,46 @@ def test_500_beyond_retries_is_a_clear_error_and_writes_nothing(s3: Any) -> None
             customers_ingest(s3, api, max_retries=2)
     assert raw_keys(s3) == []
     assert keys(s3, LAKE.curated_bucket) == []
+    fault.injected("rest: 500 beyond the retries on page 2")
 
 
-def test_timeout_is_retried(s3: Any) -> None:
+@pytest.mark.faults
+def test_timeout_is_retried(s3: Any, fault: Any) -> None:
     with CustomerApi(sample_customers(3), TOKEN, faults=Faults(delay_times=1, delay_s=1.5)) as api:
         result = customers_ingest(s3, api, timeout_s=0.5)
     assert result.rows == 3
+    fault.injected("rest: read timeout then success", rows_in=3, rows_out=result.rows)
 
 
-def test_timeouts_beyond_retries_fail_clearly(s3: Any) -> None:
+@pytest.mark.faults
+def test_timeouts_beyond_retries_fail_clearly(s3: Any, fault: Any) -> None:
     with (
         CustomerApi(sample_customers(3), TOKEN, faults=Faults(delay_times=5, delay_s=1.0)) as api,
         pytest.raises(RestSourceError, match=r"page 1\).*(retries|timed out)"),
     ):
         customers_ingest(s3, api, timeout_s=0.3, max_retries=1)
     assert raw_keys(s3) == []
+    fault.injected("rest: read timeouts beyond the retries")
 
 
-def test_truncated_json_is_retried(s3: Any) -> None:
+@pytest.mark.faults
+def test_truncated_json_is_retried(s3: Any, fault: Any) -> None:
     with CustomerApi(sample_customers(3), TOKEN, faults=Faults(truncate_times=1)) as api:
         result = customers_ingest(s3, api)
         assert len(api.requests) == 2
     assert result.rows == 3
+    fault.injected("rest: truncated body then success", rows_in=3, rows_out=result.rows)
 
 
-def test_truncated_json_every_time_is_a_clear_error(s3: Any) -> None:
+@pytest.mark.faults
+def test_truncated_json_every_time_is_a_clear_error(s3: Any, fault: Any) -> None:
     with (
         CustomerApi(sample_customers(3), TOKEN, faults=Faults(truncate_times=99)) as api,
         pytest.raises(RestSourceError, match=r"page 1\).*truncated"),
     ):
         customers_ingest(s3, api, max_retries=2)
     assert raw_keys(s3) == []
+    fault.injected("rest: truncated body every time")
 
 
 def test_empty_page_mid_stream_with_a_next_cursor_continues(s3: Any) -> None:
@@ -192,7 +205,8 @@ def test_empty_page_mid_stream_with_a_next_cursor_continues(s3: Any) -> None:
     assert ids == [*range(1, 41), *range(81, 131)]  # the server dropped page 2; pages after it still arrive
 
 
-def test_empty_page_before_the_reported_total_is_refused(s3: Any) -> None:
+@pytest.mark.faults
+def test_empty_page_before_the_reported_total_is_refused(s3: Any, fault: Any) -> None:
     paginator = {"type": "page_number", "page_size": 40, "total_path": "total"}
     with (
         CustomerApi(sample_customers(130), TOKEN, page_size=40, faults=Faults(empty_page=2)) as api,
@@ -200,9 +214,11 @@ def test_empty_page_before_the_reported_total_is_refused(s3: Any) -> None:
     ):
         customers_ingest(s3, api, paginator=paginator)
     assert raw_keys(s3) == []
+    fault.bad_input("rest: empty page before the reported total")
 
 
-def test_repeating_cursor_stops_the_loop(s3: Any) -> None:
+@pytest.mark.faults
+def test_repeating_cursor_stops_the_loop(s3: Any, fault: Any) -> None:
     paginator = {"type": "cursor", "page_size": 40}
     faults = Faults(repeat_cursor=True)
     with CustomerApi(sample_customers(130), TOKEN, pagination="cursor", page_size=40, faults=faults) as api:
@@ -210,6 +226,7 @@ def test_repeating_cursor_stops_the_loop(s3: Any) -> None:
             customers_ingest(s3, api, paginator=paginator)
         assert len(api.requests) == 2  # page 1 hands out '40', page 2 hands out '40' again
     assert raw_keys(s3) == []
+    fault.bad_input("rest: repeating cursor")
 
 
 def test_max_pages_guard(s3: Any) -> None:
@@ -221,7 +238,8 @@ def test_max_pages_guard(s3: Any) -> None:
     assert raw_keys(s3) == []
 
 
-def test_401_is_an_auth_error_without_the_secret(s3: Any) -> None:
+@pytest.mark.faults
+def test_401_is_an_auth_error_without_the_secret(s3: Any, fault: Any) -> None:
     with CustomerApi(sample_customers(3), "another-token") as api:
         with pytest.raises(RestAuthError) as caught:
             customers_ingest(s3, api)
@@ -229,6 +247,7 @@ def test_401_is_an_auth_error_without_the_secret(s3: Any) -> None:
     message = str(caught.value)
     assert "HTTP 401" in message and "retail/customer-api" in message and TOKEN not in message
     assert raw_keys(s3) == []
+    fault.bad_input("rest: rejected credentials (401)")
 
 
 @pytest.mark.parametrize(
@@ -252,7 +271,8 @@ def test_api_key_and_basic_auth_are_sent(s3: Any, auth: dict[str, Any], check: A
         assert check(api.requests[0])
 
 
-def test_time_budget_continuation_matches_a_single_pass(s3: Any) -> None:
+def test_time_budget_is_checked_after_every_page(s3: Any) -> None:
+    """Parts hold up to 100 records, but a call stops after any page once time runs short (not per part)."""
     with CustomerApi(sample_customers(250), TOKEN, page_size=50) as api:
         ds = dataset("customers", base_url=api.url, paginator={"type": "page_number", "page_size": 50})
         cfg = config(customers=ds)
@@ -265,6 +285,7 @@ def test_time_budget_continuation_matches_a_single_pass(s3: Any) -> None:
             )
 
         single = run("single", None, TimeBudget())
+        api.requests.clear()
         calls, cursor = 0, None
         while True:
             calls += 1
@@ -272,9 +293,11 @@ def test_time_budget_continuation_matches_a_single_pass(s3: Any) -> None:
             if out.status == "done":
                 break
             cursor = out.cursor
-    assert calls == 3  # parts of 100 records: 100 | 100 | 50
+            assert len(api.requests) == calls  # one page per call
+    assert calls == 6  # five pages of 50, then the empty page that ends page_number paging without a total
     a, b = manifest(s3, single.manifest_uri), manifest(s3, out.manifest_uri)
-    assert [(f["rows"], f["sha256"]) for f in a["files"]] == [(f["rows"], f["sha256"]) for f in b["files"]]
+    assert [f["rows"] for f in a["files"]] == [100, 100, 50] and [f["rows"] for f in b["files"]] == [50] * 5
+    assert jsonl_rows(s3, a) == jsonl_rows(s3, b)
     assert a["watermark"] == b["watermark"] and a["rows"] == 250 and out.rows == 250
 
 

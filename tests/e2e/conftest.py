@@ -1,28 +1,21 @@
-"""End-to-end fixtures: a whole local platform (moto, pgserver, local APIs, Spark, DuckDB) per test module."""
+"""End-to-end fixtures: a whole local platform (moto, pgserver, local APIs, Spark, DuckDB) per test module.
+
+`E2E_REPORTING_CURRENCY=EUR pytest tests/e2e` runs the suite on a copy of the sample pipeline.yaml with that
+reporting currency (by default the sample's own file, USD); test_reporting_currency_e2e.py always runs one in EUR.
+"""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from dataplatform.local.platform import LocalOptions, LocalPlatform
-from tests.e2e.support import E2E_SCALE
-
-ROOT = Path(__file__).resolve().parents[2]
+from dataplatform.local.platform import LocalPlatform
+from tests.e2e.support import local_platform
 
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[LocalPlatform]:
-    # Not tmp_path_factory: pytest prunes old basetemp directories of the same user, and another pytest process
-    # on the machine can delete ours (with pgserver's data directory) while this long module is still running.
-    lake_dir = Path(tempfile.mkdtemp(prefix="dataplatform-e2e-"))
-    try:
-        options = LocalOptions(root=ROOT, lake_dir=lake_dir, scale=E2E_SCALE, fresh=True, sample_services=True)
-        with LocalPlatform(options) as running:
-            yield running
-    finally:
-        shutil.rmtree(lake_dir, ignore_errors=True)
+    with local_platform(os.environ.get("E2E_REPORTING_CURRENCY")) as running:
+        yield running

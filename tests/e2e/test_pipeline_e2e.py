@@ -6,7 +6,6 @@ The tests of this module share one platform and run in order (each builds on the
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 import pytest
 
@@ -15,10 +14,8 @@ from dataplatform.local.platform import LocalPlatform
 from dataplatform.local.sample_data import add_transactions, extra_sales_file
 from tests.e2e.support import (
     WINDOW,
+    check_full_run,
     curated_snapshot,
-    expected_daily,
-    expected_orders,
-    expected_revenue_usd,
     state_objects,
 )
 
@@ -34,34 +31,46 @@ def _assert_conservation(result_datasets: dict[str, dict]) -> None:
 
 def test_full_run_succeeds_with_conservation_and_correct_marts(platform: LocalPlatform) -> None:
     result = platform.run(window=WINDOW)
-    assert result.status == "SUCCEEDED", result.cause
     assert sorted(result.datasets) == sorted(DATASETS)
-    _assert_conservation(result.datasets)
+    check_full_run(platform, result)
     assert all(d["status"] == "SUCCEEDED" for d in result.datasets.values())
-    sales = result.datasets["sales"]
-    assert (sales["quarantined_rows"], sales["duplicate_rows"]) == (3, 2)  # the sample's bad and repeated rows
-    assert result.datasets["products"]["curated_rows"] == len(platform.sample.products)
-
-    orders = expected_orders(platform.sample)
-    daily = expected_daily(orders)
-    engine = platform.dispatcher.athena_engine()
-    rows = engine.execute("SELECT order_date, orders, quantity, customers, revenue FROM marts.daily_revenue").rows
-    assert {r[0]: (r[1], r[2], r[3]) for r in rows} == daily
-    (kpi,) = engine.execute("SELECT orders, total_quantity, total_revenue FROM marts.kpi_summary").rows
-    assert kpi[0] == len(orders) and kpi[1] == sum(o["quantity"] for o in orders)
-    # Rates: the pipeline takes the date's rate or the nearest earlier; currencyconverter interpolates missing
-    # days. Both come from ECB data, so totals agree closely but not to the cent.
-    assert abs(Decimal(kpi[2]) - expected_revenue_usd(orders)) <= Decimal("0.005") * expected_revenue_usd(orders)
-    assert set(result.marts) >= {"sales_usd", "daily_revenue", "customer_ltv", "product_revenue", "kpi_summary"}
-    assert result.marts["sales_usd"] == len(orders)
-    # The sample data should show what the segments mart is for: customers in every segment of pipeline.yaml.
-    segments = engine.execute("SELECT DISTINCT segment FROM marts.customer_segments").rows
-    assert {r[0] for r in segments} == {"VIP", "High", "Medium", "Low"}
 
     audit = platform.client("s3").list_objects_v2(Bucket=platform.lake.curated_bucket, Prefix="audit/")
     assert len(audit.get("Contents", [])) == len(DATASETS)
     SNAPSHOTS["curated"] = curated_snapshot(platform)
     SNAPSHOTS["run_id"] = result.run_id
+    _assert_every_task_ran_as_its_role_with_nothing_denied(platform)
+
+
+def _assert_every_task_ran_as_its_role_with_nothing_denied(platform: LocalPlatform) -> None:
+    summary = platform.iam.summary()
+    assert (summary.denied, summary.unmapped) == (0, []), summary.denials
+    store = platform.iam.store
+    checked_roles = {role for role, *_ in platform.iam.authority.recorder.tally}
+    task_roles = {*store.job_roles.values(), *store.state_machine_roles.values()}
+    # Every pipeline function the runner dispatches; resolve_run makes no AWS call.
+    task_roles |= {store.function_roles[name] for name in platform.function_folders if not name.endswith("resolve-run")}
+    assert task_roles <= checked_roles, task_roles - checked_roles
+
+
+def test_a_grant_to_another_datasets_prefix_does_not_let_a_role_read_it(platform: LocalPlatform) -> None:
+    from botocore.exceptions import ClientError
+
+    s3, raw = platform.client("s3"), platform.lake.raw_bucket
+    customers = s3.list_objects_v2(Bucket=raw, Prefix="raw/customers/")["Contents"][0]["Key"]
+    for task in (platform.iam.as_function("retail-ingest-csv"), platform.iam.as_job("retail-standardize-sales")):
+        with task, pytest.raises(ClientError) as denied:
+            s3.get_object(Bucket=raw, Key=customers)
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        assert f'perform: s3:GetObject on resource: "arn:aws:s3:::{raw}/{customers}"' in str(denied.value)
+    with platform.iam.as_function("retail-ingest-csv"):
+        assert s3.list_objects_v2(Bucket=raw, Prefix="raw/sales/")["KeyCount"] > 0  # its own prefix
+    denials = {(d["role"], d["action"], d["resource"]) for d in platform.iam.summary().denials}
+    assert {(action, resource) for _, action, resource in denials} == {
+        ("s3:GetObject", f"arn:aws:s3:::{raw}/{customers}")
+    }
+    assert len(denials) == 2
+    SNAPSHOTS["intended_denials"] = denials
 
 
 def test_same_window_again_changes_nothing(platform: LocalPlatform) -> None:
@@ -121,6 +130,12 @@ def test_failure_notifies_audits_and_leaves_state_and_raw(platform: LocalPlatfor
     )
     record = json.loads(audit.get_object(Bucket=platform.lake.curated_bucket, Key=key)["Body"].read())
     assert record["status"] == "FAILED" and record["error_step"] == "Ingest" and "503" in record["error"]
+    # The failure path ran under its own roles: the state machine's publish, write_audit's put.
+    recorder, store = platform.iam.authority.recorder, platform.iam.store
+    topic = next(iter(store.topic_keys))
+    assert recorder.decisions(platform.iam.state_machine_role, "sns:Publish") == {topic: "Allow"}
+    audit_puts = recorder.decisions(store.function_roles["retail-write-audit"], "s3:PutObject")
+    assert audit_puts.get(f"arn:aws:s3:::{platform.lake.curated_bucket}/{key}") == "Allow"
     assert record["watermark_committed"] is None
     assert state_objects(platform) == state_before  # nothing advanced
     assert curated_snapshot(platform) == SNAPSHOTS["after_incremental"]
@@ -139,3 +154,6 @@ def test_failure_notifies_audits_and_leaves_state_and_raw(platform: LocalPlatfor
     assert len(after["transactions"]) == len(before["transactions"]) + 3
     assert set(before["transactions"]) <= set(after["transactions"])
     assert after["customers"] == before["customers"] and after["sales"] == before["sales"]
+    summary = platform.iam.summary()  # nothing denied in any run: only this module's deliberate reads above
+    assert {(d["role"], d["action"], d["resource"]) for d in summary.denials} == SNAPSHOTS["intended_denials"]
+    assert summary.unmapped == []

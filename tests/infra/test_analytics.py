@@ -54,7 +54,7 @@ def test_one_named_query_per_sql_file_in_the_workgroup(built: tuple[Analytics, T
     assert names == sorted(f"retail-{f.kind}-{f.name}" for f in files)
     template.has_resource_properties(
         "AWS::Athena::NamedQuery",
-        {"Name": "retail-view-sales_usd", "Database": "retail_marts", "WorkGroup": "retail"},
+        {"Name": "retail-view-sales_reporting", "Database": "retail_marts", "WorkGroup": "retail"},
     )
     template.has_resource_properties(
         "AWS::Athena::NamedQuery",
@@ -83,7 +83,7 @@ def test_steps_are_in_run_order_with_severities(built: tuple[Analytics, Template
     kinds = [s.kind for s in analytics.steps]
     assert kinds == sorted(kinds, key=["ddl", "view", "assertion"].index)
     views = [s.name for s in analytics.refresh_steps]
-    assert views.index("sales_usd") < views.index("customer_ltv") < views.index("customer_segments")
+    assert views.index("sales_reporting") < views.index("customer_ltv") < views.index("customer_segments")
     assert views.index("customer_segments") < views.index("kpi_summary")
     severities = {s.name: s.severity for s in analytics.assertion_steps}
     assert severities["dq_unique_keys"] == "error"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from dataplatform.config import PipelineConfig, load_config
+from dataplatform.config import PipelineConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +28,23 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
+SALES_CONTRACT = "      currency: {amount_columns: [price],"
+
+
+def spark_config_text() -> str:
+    """The sample pipeline.yaml with sales opting in to schema_drift evolve: the Spark fixtures' sales parts carry
+    an extra `Store` column, to exercise evolution (the sample's default is freeze)."""
+    text = (ROOT / "pipeline.yaml").read_text(encoding="utf-8")
+    assert text.count(SALES_CONTRACT) == 1, "the sample's sales contract changed; update SALES_CONTRACT"
+    return text.replace(SALES_CONTRACT, "      schema_drift: evolve\n" + SALES_CONTRACT)
+
+
+def load_spark_config() -> PipelineConfig:
+    from dataplatform.config import parse_config
+
+    return parse_config(spark_config_text(), env={})
+
+
 @pytest.fixture(scope="session")
 def config() -> PipelineConfig:
-    return load_config(ROOT / "pipeline.yaml", env={})
+    return load_spark_config()

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from dataplatform.config.models import Column, Contract
+from dataplatform.transform.names import REPORTING_CURRENCY_COLUMN, converted_name
 
 SPARK_TO_STRPTIME = {"yyyy-MM-dd": "%Y-%m-%d", "dd/MM/yyyy": "%d/%m/%Y", "MM-dd-yyyy": "%m-%d-%Y"}
 INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
@@ -34,14 +35,8 @@ class Outcome:
     duplicates: int = 0
 
 
-def is_code(column: Column) -> bool:
-    if column.type != "string":
-        return False
-    return any(
-        (r.kind == "in_set" and all(v == v.upper() for v in r.values or ()))
-        or (r.kind == "regex" and (r.pattern or "").startswith("^[A-Z"))
-        for r in column.rules
-    )
+def normalized(text: str, column: Column) -> str:
+    return {"upper": text.upper(), "lower": text.lower()}.get(column.normalize, text)
 
 
 def parse(value: Any, column: Column) -> tuple[Any, bool]:
@@ -61,7 +56,7 @@ def parse(value: Any, column: Column) -> tuple[Any, bool]:
         return None, False
     kind = column.type
     if kind == "string":
-        return (text.upper() if is_code(column) else text), True
+        return normalized(text, column), True
     if kind in INT_RANGES:
         low, high = INT_RANGES[kind]
         if re.fullmatch(r"[+-]?[0-9]+", text) and low <= int(text) <= high:
@@ -109,16 +104,32 @@ def failed_rules(typed: Any, column: Column) -> list[str]:
     return failed
 
 
-def as_of_rate(rates: dict[tuple[str, date], Decimal], currency: str, day: date) -> Decimal | None:
-    days = [d for (c, d) in rates if c == currency and d <= day]
-    return rates[(currency, max(days))] if days else None
+Rates = list[dict[str, Any]]
+"""Accepted exchange_rates records: base_currency, currency_code, rate_date, rate."""
 
 
-def convert(amount: Decimal, rate: Decimal, scale: int) -> Decimal:
+def cross_rates(rates: Rates, currency: str, reporting_currency: str, day: date) -> tuple[Decimal, Decimal] | None:
+    """(rate of the reporting currency, rate of `currency`) on one base, from the latest day on or before `day`
+    that quotes both (the base itself is 1); None when there is no such day."""
+    if currency == reporting_currency:
+        return Decimal(1), Decimal(1)
+    quoted: dict[tuple[str, date], dict[str, Decimal]] = {}
+    for r in rates:
+        legs = quoted.setdefault((r["base_currency"], r["rate_date"]), {r["base_currency"]: Decimal(1)})
+        legs[r["currency_code"]] = r["rate"]
+    usable = [(d, b) for (b, d), legs in quoted.items() if d <= day and currency in legs and reporting_currency in legs]
+    if not usable:
+        return None
+    day_, base = max(usable)
+    legs = quoted[(base, day_)]
+    return legs[reporting_currency], legs[currency]
+
+
+def convert(line: Decimal, to_rate: Decimal, from_rate: Decimal, scale: int) -> Decimal:
+    """docs/contracts.md: line x to / from, rounded once, half away from zero, to the amount's scale."""
     with localcontext() as ctx:
-        ctx.prec = 60
-        # Spark divides decimal(12,2) by decimal(18,8) at scale 20, then rounds to the output scale (both half-up).
-        exact = (amount / rate).quantize(Decimal(1).scaleb(-20), ROUND_HALF_UP)
+        ctx.prec = 80
+        exact = line * to_rate / from_rate
     return exact.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP)
 
 
@@ -127,7 +138,7 @@ def run_contract(
     rows: list[RawRow],
     *,
     reporting_currency: str = "USD",
-    rates: dict[tuple[str, date], Decimal] | None = None,
+    rates: Rates | None = None,
     extra_columns: dict[str, str] | None = None,
 ) -> Outcome:
     """Apply the contract to raw rows. extra_columns: curated name -> source name of evolved columns."""
@@ -157,16 +168,21 @@ def run_contract(
         conv = contract.currency
         if conv:
             cur, day = record[conv.currency_column], record[conv.date_column]
-            rate = None
+            legs = None
             if cur is not None and day is not None:
-                rate = Decimal(1) if cur == reporting_currency else as_of_rate(rates or {}, cur, day)
-                if rate is None:
+                legs = cross_rates(rates or [], cur, reporting_currency, day)
+                if legs is None:
                     reasons.add((conv.currency_column, "exchange_rate"))
+            per_unit = conv.quantity_column is not None
             for amount in conv.amount_columns:
                 scale = int(contract.column(amount).type.split(",")[1].rstrip(")"))
-                value = record[amount]
-                converted = None if value is None or rate is None else convert(value, rate, scale)
-                record[f"{amount}_{reporting_currency.lower()}"] = converted
+                line = record[amount]
+                if line is not None and per_unit:
+                    quantity = record[conv.quantity_column]
+                    line = None if quantity is None else line * quantity
+                converted = None if line is None or legs is None else convert(line, *legs, scale)
+                record[converted_name(amount, per_unit=per_unit)] = converted
+            record[REPORTING_CURRENCY_COLUMN] = reporting_currency
         if reasons:
             out.quarantined.append((row.values, reasons))
         else:

@@ -15,6 +15,10 @@ HEADER = ["Transaction_ID", "Customer_ID", "Product_ID", "Quantity", "Price", "C
 
 
 def _run(spark: SparkSession, config: PipelineConfig, root: Path, item: object) -> object:
+    """Standardize with the sample's sales contract set to evolve, so the extra `Store` column is kept."""
+    sales = config.datasets["sales"]
+    evolving = sales.model_copy(update={"contract": sales.contract.model_copy(update={"schema_drift": "evolve"})})
+    config = config.model_copy(update={"datasets": {**config.datasets, "sales": evolving}})
     curated = f"{root / CURATED_BUCKET / 'curated'}/"
     request = StandardizeRequest("sales", "run-1", config, (item,), curated, f"{curated}_quarantine/")  # type: ignore[arg-type]
     return standardize(spark, request)

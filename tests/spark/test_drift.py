@@ -42,6 +42,11 @@ def test_type_drift_goes_to_quarantine_and_evolve_adds_a_nullable_string(
     item, _ = write_raw(
         tmp_path, "customers", "run-1", "jsonl.gz", [records], created_at=datetime(2024, 3, 1, tzinfo=UTC)
     )
+    customers = config.datasets["customers"]
+    evolving = customers.model_copy(
+        update={"contract": customers.contract.model_copy(update={"schema_drift": "evolve"})}
+    )  # freeze is the default; this dataset opts in to new columns
+    config = config.model_copy(update={"datasets": {**config.datasets, "customers": evolving}})
     result = standardize(spark, _request(tmp_path, config, "customers", item))
     assert (result.curated_rows, result.quarantined_rows) == (1, 1)
     assert result.evolved_columns == ["loyalty_tier"]

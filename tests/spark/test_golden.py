@@ -63,16 +63,15 @@ def raw_rows(records: list[dict[str, Any]], file_index: int = 0) -> list[RawRow]
     return [RawRow(values=r, order=(CREATED, file_index, i)) for i, r in enumerate(records)]
 
 
-def rates_table() -> dict[tuple[str, date], Decimal]:
-    return {(r["currency_code"], r["rate_date"]): r["rate"] for r in expected("exchange_rates").accepted}
+def rates_table() -> list[dict[str, Any]]:
+    return expected("exchange_rates").accepted
 
 
 @functools.cache
 def expected(dataset: str) -> Outcome:
-    from dataplatform.config import load_config
-    from tests.spark.conftest import ROOT
+    from tests.spark.conftest import load_spark_config
 
-    contract = load_config(ROOT / "pipeline.yaml", env={}).datasets[dataset].contract
+    contract = load_spark_config().datasets[dataset].contract
     if dataset == "exchange_rates":
         return run_contract(contract, raw_rows(fx.RATES))
     if dataset == "sales":
@@ -190,13 +189,15 @@ def test_specific_values(lake: Lake) -> None:
     assert sales["S2"]["currency"] == "EUR" and sales["S2"]["transaction_date"] == date(2024, 3, 3)
     assert sales["S2"]["store"] == "South"  # evolved column, trimmed
     assert sales["S12"]["store"] == "South, Annex"
-    assert sales["S9"]["price_usd"] == Decimal("0.01")  # 2 JPY at the 03-01 rate (150.5) for 03-05
-    assert sales["S3"]["price_usd"] == Decimal("9.18")  # 7.25 / 0.79
-    assert sales["S1"]["price_usd"] == Decimal("11.00")
+    # Line amounts (price x quantity) in the reporting currency, rounded once.
+    assert sales["S9"]["line_price_reporting"] == Decimal("0.01")  # 2 JPY at the 03-01 rate (150.5) for 03-05
+    assert sales["S3"]["line_price_reporting"] == Decimal("27.53")  # 3 x 7.25 / 0.79 = 27.531...; not 3 x 9.18
+    assert sales["S1"]["line_price_reporting"] == Decimal("55.00")
+    assert {r["reporting_currency"] for r in sales.values()} == {"USD"}
     transactions = {r["transaction_id"]: r for r in lake.curated_rows("transactions")}
     assert transactions[2]["quantity"] == 3  # newer updated_at wins
     assert transactions[7]["quantity"] == 4  # newer updated_at wins even though it came first
-    assert transactions[4]["currency"] == "EUR" and transactions[4]["total_amount_usd"] == Decimal("8.70")
+    assert transactions[4]["currency"] == "EUR" and transactions[4]["total_amount_reporting"] == Decimal("8.70")
     customers = {r["customer_id"]: r for r in lake.curated_rows("customers")}
     assert customers[1]["customer_name"] == "Alice B" and customers[1]["gender"] == "FEMALE"
     assert customers[2]["date_joined"] == date(2023, 6, 15)

@@ -16,7 +16,7 @@ from pyspark.sql import SparkSession
 
 from dataplatform.local.spark_runner import GlueJobError, run_glue_job
 from tests.spark import fixtures as fx
-from tests.spark.conftest import ROOT
+from tests.spark.conftest import spark_config_text
 from tests.spark.rawdata import CURATED_BUCKET, RAW_BUCKET, write_raw
 
 CONFIG_URI = f"s3://{CURATED_BUCKET}/config/pipeline.yaml"
@@ -33,7 +33,7 @@ def aws() -> Iterator[dict[str, Any]]:
         s3 = boto3.client("s3", region_name="eu-west-1")
         for bucket in (RAW_BUCKET, CURATED_BUCKET):
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        s3.put_object(Bucket=CURATED_BUCKET, Key="config/pipeline.yaml", Body=(ROOT / "pipeline.yaml").read_bytes())
+        s3.put_object(Bucket=CURATED_BUCKET, Key="config/pipeline.yaml", Body=spark_config_text().encode())
         yield {"s3": s3, "glue": boto3.client("glue", region_name="eu-west-1")}
     patch.undo()
 

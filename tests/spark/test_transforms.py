@@ -7,14 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
 from dataplatform.config.models import Column, Contract
-from dataplatform.transform.columns import column_reasons, is_code, typed_value
-from dataplatform.transform.currency import attach_rates, converted_type
-from dataplatform.transform.names import snake_case
+from dataplatform.transform.columns import column_reasons, typed_value
+from dataplatform.transform.currency import add_converted_amounts, attach_rates, conversion_failed
+from dataplatform.transform.names import converted_type, snake_case
 from dataplatform.transform.standardize import SchemaDriftError, _swap_partitions, plan_columns
 from dataplatform.transform.storage import HadoopFs
 
@@ -70,15 +71,26 @@ def test_numbers_are_strict_and_decimals_round_half_up(spark: SparkSession) -> N
     assert [[x[0] for x in r] for _, r in got] == [[], ["positive"], ["positive"], ["cast"], ["cast"]]
 
 
-def test_codes_are_trimmed_and_upper_cased_other_text_keeps_case(spark: SparkSession) -> None:
-    gender = Column(name="g", type="string", rules=({"in_set": ["MALE", "FEMALE"]},))
-    name = Column(name="n", type="string", rules=({"regex": "^S[0-9]+$"},))
-    assert is_code(gender) and not is_code(name)
-    assert is_code(Column(name="c", type="string", rules=({"regex": "^[A-Z]{3}$"},)))
+def test_case_changes_only_where_a_column_asks_for_it(spark: SparkSession) -> None:
+    # A rule never implies a normalization: a lower-case code fails its upper-case regex unless the column says
+    # `normalize: upper` (it used to be upper-cased silently because the pattern started with ^[A-Z).
+    code = Column(name="c", type="string", rules=({"regex": "^[A-Z]{3}$"},))
+    assert _apply(spark, code, [" eur ", "USD"]) == [("eur", [("regex", " eur ")]), ("USD", [])]
+    upper = Column(name="c", type="string", normalize="upper", rules=({"regex": "^[A-Z]{3}$"},))
+    assert _apply(spark, upper, [" eur ", "USD"]) == [("EUR", []), ("USD", [])]
+    gender = Column(name="g", type="string", normalize="upper", rules=({"in_set": ["MALE", "FEMALE"]},))
     got = _apply(spark, gender, [" female ", "Male", "other"])
     assert got == [("FEMALE", []), ("MALE", []), ("OTHER", [("in_set", "other")])]
+    lower = Column(name="e", type="string", normalize="lower")
+    assert _apply(spark, lower, ["Ada@Example.COM"]) == [("ada@example.com", [])]
+    name = Column(name="n", type="string", rules=({"regex": "^S[0-9]+$"},))
     got = _apply(spark, name, ["\tS12 ", "s7"])
     assert got == [("S12", []), ("s7", [("regex", "s7")])]
+
+
+def test_normalize_is_only_for_strings() -> None:
+    with pytest.raises(ValidationError, match="normalize applies to string columns only"):
+        Column(name="q", type="integer", normalize="upper")
 
 
 def test_one_row_carries_several_reasons(spark: SparkSession) -> None:
@@ -99,27 +111,79 @@ def test_date_range_and_booleans(spark: SparkSession) -> None:
     assert [t for t, _ in _apply(spark, flag, ["true", "NO", "1", "maybe"])] == [True, False, True, None]
 
 
-def test_exchange_rate_is_as_of_the_day_or_nearest_earlier(spark: SparkSession) -> None:
+RATES_SCHEMA = "base_currency string, currency_code string, rate_date date, rate decimal(18,8)"
+
+
+def test_rates_are_cross_rates_on_one_base_and_the_latest_day_quoting_both(spark: SparkSession) -> None:
     rates = spark.createDataFrame(
-        [("USD", "EUR", date(2024, 3, 1), Decimal("0.9")), ("USD", "EUR", date(2024, 3, 4), Decimal("0.8")),
-         ("EUR", "GBP", date(2024, 3, 1), Decimal("0.5"))],  # other base: ignored
-        "base_currency string, currency_code string, rate_date date, rate decimal(18,8)",
+        [("EUR", "USD", date(2024, 3, 1), Decimal("1.1")), ("EUR", "GBP", date(2024, 3, 1), Decimal("0.85")),
+         ("EUR", "USD", date(2024, 3, 4), Decimal("1.2")),  # no GBP that day
+         ("CHF", "USD", date(2024, 3, 6), Decimal("1.13"))],  # another base, alone: USD only
+        RATES_SCHEMA,
     )  # fmt: skip
     rows = spark.createDataFrame(
-        [(1, "EUR", date(2024, 3, 1)), (2, "EUR", date(2024, 3, 3)), (3, "EUR", date(2024, 3, 5)),
-         (4, "EUR", date(2024, 2, 29)), (5, "USD", date(2000, 1, 1)), (6, "GBP", date(2024, 3, 2))],
+        [(1, "GBP", date(2024, 3, 5)), (2, "EUR", date(2024, 3, 5)), (3, "USD", date(2000, 1, 1)),
+         (4, "EUR", date(2024, 2, 29)), (5, "JPY", date(2024, 3, 5)), (6, "CHF", date(2024, 3, 7))],
         "id int, cur string, day date",
     )  # fmt: skip
     out = attach_rates(rows, rates, currency="cur", day="day", reporting_currency="USD")
-    got = {r["id"]: r["_rate"] for r in out.collect()}
-    assert got == {1: Decimal("0.9"), 2: Decimal("0.9"), 3: Decimal("0.8"), 4: None, 5: Decimal(1), 6: None}
-    assert converted_type("decimal(12,2)") == "decimal(18,2)"
-    assert converted_type("decimal(36,4)") == "decimal(38,4)"
+    got = {r["id"]: (r["_rate_to"], r["_rate_from"]) for r in out.collect()}
+    assert got == {
+        1: (Decimal("1.1"), Decimal("0.85")),  # 03-04 has no GBP: both legs from 03-01
+        2: (Decimal("1.2"), Decimal(1)),  # the base itself is 1
+        3: (Decimal(1), Decimal(1)),  # the reporting currency converts at 1, rates or not
+        4: (None, None),  # before the first rate
+        5: (None, None),  # never quoted
+        6: (Decimal("1.13"), Decimal(1)),  # any base works
+    }
+
+
+def test_line_amounts_convert_exactly_and_round_once_half_away_from_zero(spark: SparkSession) -> None:
+    contract = Contract(
+        key=("id",),
+        partition_column="day",
+        columns=(
+            Column(name="id", type="bigint"),
+            Column(name="price", type="decimal(12,2)"),
+            Column(name="qty", type="integer"),
+            Column(name="cur", type="string"),
+            Column(name="day", type="date"),
+        ),
+        currency={"amount_columns": ["price"], "quantity_column": "qty", "currency_column": "cur",
+                  "date_column": "day"},
+    )  # fmt: skip
+    rates = spark.createDataFrame(
+        [("EUR", "JPY", date(2024, 3, 1), Decimal("161.88")), ("EUR", "USD", date(2024, 3, 1), Decimal("2"))],
+        RATES_SCHEMA,
+    )
+    rows = spark.createDataFrame(
+        [(1, Decimal("1.99"), 3, "JPY"),  # 5.97 / 161.88 = 0.0369 -> 0.04 (unit price first: 0.01 x 3 = 0.03)
+         (2, Decimal("0.05"), 1, "USD"),  # exactly half a cent: 0.025 -> 0.03
+         (3, Decimal("-0.05"), 1, "USD"),  # a refund rounds away from zero too: -0.03
+         (4, Decimal("12.34"), 2, "EUR"),  # the reporting currency: the exact line amount
+         (5, Decimal("9999999999.99"), 2_000_000_000, "JPY"),  # too large to convert exactly: null, flagged
+         (6, Decimal("10.00"), 1, "XXX")],  # no rate: null, not flagged (the missing rate is its own reason)
+        "id int, price decimal(12,2), qty int, cur string",
+    ).withColumn("day", F.lit(date(2024, 3, 4)))  # fmt: skip
+    out = add_converted_amounts(attach_rates(rows, rates, currency="cur", day="day", reporting_currency="EUR"),
+                                contract, "EUR")  # fmt: skip
+    out = out.withColumn("failed", conversion_failed(contract))
+    got = {r["id"]: (r["line_price_reporting"], r["failed"], r["reporting_currency"]) for r in out.collect()}
+    assert got == {
+        1: (Decimal("0.04"), False, "EUR"),
+        2: (Decimal("0.03"), False, "EUR"),
+        3: (Decimal("-0.03"), False, "EUR"),
+        4: (Decimal("24.68"), False, "EUR"),
+        5: (None, True, "EUR"),
+        6: (None, False, "EUR"),
+    }
+    assert dict(out.dtypes)["line_price_reporting"] == "decimal(19,2)" == converted_type("decimal(12,2)")
 
 
 CONTRACT = Contract(
     key=("id",),
     partition_column="day",
+    schema_drift="evolve",
     columns=(
         Column(name="id", source="ID", type="bigint", nullable=False),
         Column(name="day", source="Day", type="date", nullable=False),

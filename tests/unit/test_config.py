@@ -48,7 +48,7 @@ def test_glue_database_names_replace_hyphens() -> None:
 
 CRON_LINE = '  cron: "0 3 * * ? *"            # EventBridge Scheduler: min hour day-of-month month day-of-week year\n'
 SALES_DEPENDS = '      delimiter: ","\n    depends_on: [exchange_rates]\n'
-TRANSACTIONS_DEPENDS = "      lag_seconds: 0\n    depends_on: [exchange_rates]\n"
+TRANSACTIONS_DEPENDS = "any transaction still open\n    depends_on: [exchange_rates]\n"
 
 MALFORMED: dict[str, tuple[str, list[str]]] = {
     "missing key": (
@@ -87,7 +87,7 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
     ),
     "duplicate dataset": (
         SAMPLE + "\n  sales:\n    source: {kind: csv, location: landing/more-sales/}\n",
-        ["pipeline.yaml:135: datasets.sales: duplicate key 'sales' (first defined on line 112)"],
+        ["pipeline.yaml:138: datasets.sales: duplicate key 'sales' (first defined on line 112)"],
     ),
     "key column not in contract": (
         edit("key: [product_id]", "key: [sku]"),
@@ -100,7 +100,7 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
         edit(
             SALES_DEPENDS,
             '      delimiter: ","\n    depends_on: [exchange_rates, transactions]\n',
-            edit(TRANSACTIONS_DEPENDS, "      lag_seconds: 0\n    depends_on: [exchange_rates, sales]\n"),
+            edit(TRANSACTIONS_DEPENDS, "any transaction still open\n    depends_on: [exchange_rates, sales]\n"),
         ),
         ["pipeline.yaml:26: datasets: dependency cycle: sales -> transactions -> sales"],
     ),
@@ -128,8 +128,38 @@ MALFORMED: dict[str, tuple[str, list[str]]] = {
     "regex rule that does not compile": (
         edit('rules: [{regex: "^S[0-9]+$"}]', 'rules: [{regex: "^S[0-9+$"}]'),
         [
-            "pipeline.yaml:126: datasets.sales.contract.columns[0].rules[0]: regex pattern does not compile: "
+            "pipeline.yaml:128: datasets.sales.contract.columns[0].rules[0]: regex pattern does not compile: "
             "unterminated character set at position 2"
+        ],
+    ),
+    "normalize on a non-string column": (
+        edit("{name: age, source: Age, type: integer", "{name: age, source: Age, type: integer, normalize: upper"),
+        [
+            "pipeline.yaml:63: datasets.customers.contract.columns[2].normalize: normalize applies to string columns "
+            "only; 'age' has type integer"
+        ],
+    ),
+    "quantity column that is not an integer": (
+        edit("quantity_column: quantity,", "quantity_column: currency,"),
+        [
+            "pipeline.yaml:125: datasets.sales.contract.currency.quantity_column: quantity column 'currency' must "
+            "have type integer or bigint"
+        ],
+    ),
+    "a column named like a converted amount": (
+        edit(
+            "- {name: customer_id, source: Customer_ID, type: bigint}", "- {name: line_price_reporting, type: bigint}"
+        ),
+        [
+            "pipeline.yaml:125: datasets.sales.contract.currency: column 'line_price_reporting' clashes with a "
+            "column that currency conversion adds"
+        ],
+    ),
+    "rates more precise than conversion computes with": (
+        edit('{name: rate, type: "decimal(18,8)"', '{name: rate, type: "decimal(30,20)"'),
+        [
+            "pipeline.yaml:40: datasets.exchange_rates.contract.columns: rate must be decimal(p,s) with s <= 10 and "
+            "p - s <= 10 (conversion computes with it exactly); got decimal(30,20)"
         ],
     ),
     "unknown column type": (
@@ -251,10 +281,10 @@ def test_every_missing_environment_variable_is_reported_with_its_path() -> None:
 
 def test_literal_error_shows_the_given_value() -> None:
     # Regression: a value outside a fixed set (worker type, encoding, ...) was reported without the value given.
-    text = edit("encoding: utf-8", "encoding: utf-16")
+    text = edit("encoding: utf-8", "encoding: utf-32")
     assert messages(text) == [
-        "pipeline.yaml:118: datasets.sales.source.encoding: Input should be 'utf-8', 'utf-8-sig' or 'latin-1'; "
-        "got 'utf-16'"
+        "pipeline.yaml:118: datasets.sales.source.encoding: Input should be 'utf-8', 'utf-8-sig', 'latin-1', "
+        "'cp1252' or 'utf-16'; got 'utf-32'"
     ]
 
 
@@ -274,3 +304,54 @@ def test_messages_name_the_file_given(tmp_path: Path) -> None:
         f"{path}:9: schedule.timezone: unknown IANA time zone 'Nowhere' (e.g. UTC, Europe/Berlin)"
     ]
     assert str(info.value).startswith(f"1 problem in {path}:\n  ")
+
+
+def test_schema_drift_defaults_to_freeze() -> None:
+    """An unreviewed new column (an e-mail address, say) never reaches curated without a config change."""
+    config = parse_config(SAMPLE, env=NO_ENV)
+    assert {name: ds.contract.schema_drift for name, ds in config.datasets.items()} == dict.fromkeys(
+        config.datasets, "freeze"
+    )
+
+
+SALES_PRICE = '        - {name: price, source: Price, type: "decimal(12,2)", nullable: false, rules: [non_negative]}\n'
+
+
+def test_a_csv_number_format_reaches_every_numeric_column_unless_one_names_its_own() -> None:
+    text = edit('      delimiter: ","\n', '      delimiter: ";"\n      number_format: {decimal: ",", grouping: "."}\n')
+    text = edit(
+        SALES_PRICE,
+        SALES_PRICE.replace("rules:", 'number_format: {decimal: ".", grouping: ","}, rules:'),
+        text,
+    )
+    columns = {c.name: c.number_format for c in parse_config(text, env=NO_ENV).datasets["sales"].contract.columns}
+    assert (columns["quantity"].decimal, columns["quantity"].grouping) == (",", ".")
+    assert (columns["price"].decimal, columns["price"].grouping) == (".", ",")
+    assert columns["transaction_id"] is None and columns["transaction_date"] is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            '      delimiter: ","\n',
+            '      delimiter: ","\n      number_format: {decimal: ",", grouping: ","}\n',
+            "datasets.sales.source.number_format: decimal and grouping separators must differ",
+        ),
+        (
+            "        - {name: currency, source: Currency, type: string,",
+            '        - {name: currency, source: Currency, type: string, number_format: {decimal: ","},',
+            "datasets.sales.contract.columns[5].number_format: number_format applies to numeric columns, not string",
+        ),
+        (
+            '        - {name: price, type: "decimal(12,2)", nullable: false, rules: [non_negative]}\n'
+            "        - {name: stock_available",
+            '        - {name: price, type: "decimal(12,2)", nullable: false, number_format: {decimal: ","}}\n'
+            "        - {name: stock_available",
+            "datasets.products.contract.columns[3].number_format: Postgres numbers are typed",
+        ),
+    ],
+)
+def test_number_format_mistakes_are_named(old: str, new: str, expected: str) -> None:
+    (message,) = messages(edit(old, new))
+    assert expected in message

@@ -47,14 +47,14 @@ def test_sample_lineage_follows_the_sql_reads() -> None:
     for dataset in SAMPLE.datasets:
         assert {(f"source:{dataset}", f"raw:{dataset}"), (f"raw:{dataset}", f"curated:{dataset}")} <= edges
     assert ("curated:exchange_rates", "curated:sales") in edges  # depends_on: currency conversion
-    assert {("curated:sales", "marts:sales_usd"), ("curated:transactions", "marts:sales_usd")} <= edges
-    assert {("marts:sales_usd", "marts:customer_ltv"), ("marts:customer_ltv", "marts:customer_segments")} <= edges
+    assert {("curated:sales", "marts:sales_reporting"), ("curated:transactions", "marts:sales_reporting")} <= edges
+    assert {("marts:sales_reporting", "marts:customer_ltv"), ("marts:customer_ltv", "marts:customer_segments")} <= edges
     into_kpis = {source for source, target in edges if target == "marts:kpi_summary"}
-    assert into_kpis == {"marts:sales_usd", "marts:customer_segments"}  # the scalar subquery counts too
+    assert into_kpis == {"marts:sales_reporting", "marts:customer_segments"}  # the scalar subquery counts too
     assert lineage.node("source:products").detail == "postgres: products"
     assert lineage.node("source:sales").detail == "csv: landing/sales/"
     depth = {n.id: n.column for n in lineage.nodes}
-    assert depth["marts:sales_usd"] < depth["marts:customer_ltv"] < depth["marts:customer_segments"]
+    assert depth["marts:sales_reporting"] < depth["marts:customer_ltv"] < depth["marts:customer_segments"]
     assert depth["marts:customer_segments"] < depth["marts:kpi_summary"]
 
 

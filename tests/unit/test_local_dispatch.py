@@ -66,6 +66,9 @@ class _EchoDispatcher:
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
 
+    def authorize(self, action: str, resource: str) -> None:
+        """The state machine role may do everything here (tests/component/test_iam_integrations.py: denials)."""
+
     def invoke_lambda(self, function_name: str, payload: Any) -> Any:
         self.calls.append((function_name, payload))
         if payload.get("fail"):
@@ -127,3 +130,27 @@ def test_function_arn_tasks_run_the_handler_and_return_its_result_only() -> None
     assert failed["status"] == "SUCCEEDED", failed
     caught = json.loads(failed["output"])["caught"]
     assert caught["Error"] == "ValueError" and "bad input" in caught["Cause"]
+
+
+def test_a_new_platform_starts_with_cold_lambda_containers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Module-level caches of the runtime package (a client bound to an earlier platform's endpoint) are cleared."""
+    import functools
+    import sys
+    import types
+
+    from dataplatform.local.dispatcher import cold_start
+
+    module = types.ModuleType("dataplatform.cold_start_probe")
+    calls: list[int] = []
+
+    @functools.lru_cache(maxsize=1)
+    def client() -> int:
+        calls.append(1)
+        return len(calls)
+
+    client.__module__ = module.__name__
+    module.client = client  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    assert client() == client() == 1
+    cold_start()
+    assert client() == 2

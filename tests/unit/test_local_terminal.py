@@ -88,3 +88,19 @@ def test_disabled_capture_leaves_output_alone(tmp_path: Path) -> None:
     with CapturedOutput(tmp_path / "x.log", enabled=False) as captured:
         assert captured.terminal() is sys.stdout
     assert not (tmp_path / "x.log").exists()
+
+
+def test_a_rejected_file_is_a_warning_line_with_its_reason(tmp_path: Path) -> None:
+    from dataplatform.local.local_run import _print_outcome
+    from dataplatform.local.platform import LocalOptions
+    from dataplatform.local.progress import result_json
+
+    result = result_with(["sales"])
+    reason = "s3://raw/landing/sales/bad.csv: line 3: column 'Price': bytes are not valid utf-8 (invalid start byte)"
+    moved = "s3://raw/rejected/sales/ingest_date=2024-01-01/run_id=r/bad.csv"
+    result.datasets["sales"] = {**result.datasets["sales"], "rejected": [{"reason": reason, "moved_to": moved}]}
+    console = Console(file=io.StringIO(), width=100, record=True, color_system=None)
+    _print_outcome(console, result, {}, tmp_path / "run.log", LocalOptions())
+    text = " ".join(console.export_text().split())
+    assert f"warning: sales: file rejected (moved to {moved}): {reason}" in text
+    assert result_json(result)["datasets"]["sales"]["rejected"][0]["reason"] == reason

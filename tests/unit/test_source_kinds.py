@@ -10,7 +10,7 @@ import pytest
 from dataplatform.config import SOURCE_KINDS, ConfigError, CsvSource, PostgresSource, RestSource, parse_config
 from dataplatform.config.models import Dataset
 from dataplatform.config.sources import SourceAccess, source_kind
-from dataplatform.ingest.csv_source import landing_location
+from dataplatform.ingest.landing_files import landing_location
 from dataplatform.layout import Lake
 
 ROOT = Path(__file__).resolve().parents[2]

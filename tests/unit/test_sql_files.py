@@ -24,7 +24,7 @@ CONFIG = load_config(ROOT / "pipeline.yaml")
 DATABASES = database_names(CONFIG.project)
 PARAMS = parameters_from_config(CONFIG, "my-curated-bucket")
 FILES = load_sql_files(SAMPLE_SQL_DIR)
-MARTS = ("sales_usd", "daily_revenue", "customer_ltv", "product_revenue", "customer_segments", "kpi_summary")
+MARTS = ("sales_reporting", "daily_revenue", "customer_ltv", "product_revenue", "customer_segments", "kpi_summary")
 
 
 def test_every_required_file_exists_with_its_kind() -> None:
@@ -41,6 +41,7 @@ def test_every_required_file_exists_with_its_kind() -> None:
         "dq_unique_keys",
         "dq_valid_segments",
         "dq_non_empty",
+        "dq_reporting_currency",
     }
     assert all(f.severity in ("error", "warn") for f in FILES if f.kind == "assertion")
 

@@ -1,4 +1,6 @@
--- marts.sales_usd: every sale in the reporting currency ({{ reporting_currency }}), one row per (source, transaction_id).
+-- marts.sales_reporting: every sale in the reporting currency ({{ reporting_currency }}), one row per
+-- (source, transaction_id). The name and the columns do not change with pipeline.yaml's reporting_currency; the
+-- reporting_currency column says which currency amount_reporting is in.
 --
 -- No double counting, by rule:
 -- 1. The two sources are disjoint systems: point-of-sale CSV exports (curated.sales, source 'sales') and the store
@@ -8,9 +10,10 @@
 -- 3. Within a source a key counts once: if curated holds a key twice (an update moved a row into another date
 --    partition, which a partition-level merge does not clean up), the latest version wins: updated_at, then
 --    transaction_date. The dq_unique_* assertions report such keys.
--- amount is in the original currency, amount_usd in the reporting currency (the column name is the interface).
+-- amount is the line amount in the original currency; amount_reporting is that line converted by standardization
+-- (docs/contracts.md "Currency": full-precision rates, rounded once per line), never re-derived here.
 -- CSV prices are unit prices (amount = price * quantity); Postgres total_amount is already the line total.
-CREATE OR REPLACE VIEW marts.sales_usd AS
+CREATE OR REPLACE VIEW marts.sales_reporting AS
 WITH csv_sales AS (
   SELECT
     transaction_id,
@@ -18,8 +21,9 @@ WITH csv_sales AS (
     product_id,
     quantity,
     price,
-    price_usd,
+    line_price_reporting,
     currency,
+    reporting_currency,
     transaction_date,
     row_number() OVER (PARTITION BY transaction_id ORDER BY transaction_date DESC) AS version
   FROM curated.sales
@@ -31,8 +35,9 @@ store_transactions AS (
     product_id,
     quantity,
     total_amount,
-    total_amount_usd,
+    total_amount_reporting,
     currency,
+    reporting_currency,
     transaction_date,
     row_number() OVER (PARTITION BY transaction_id ORDER BY updated_at DESC, transaction_date DESC) AS version
   FROM curated.transactions
@@ -45,7 +50,8 @@ SELECT
   quantity,
   CAST(price * quantity AS DECIMAL(18, 2)) AS amount,
   currency,
-  CAST(price_usd * quantity AS DECIMAL(18, 2)) AS amount_usd,
+  CAST(line_price_reporting AS DECIMAL(18, 2)) AS amount_reporting,
+  reporting_currency,
   transaction_date AS order_date
 FROM csv_sales
 WHERE version = 1
@@ -58,7 +64,8 @@ SELECT
   quantity,
   CAST(total_amount AS DECIMAL(18, 2)) AS amount,
   currency,
-  CAST(total_amount_usd AS DECIMAL(18, 2)) AS amount_usd,
+  CAST(total_amount_reporting AS DECIMAL(18, 2)) AS amount_reporting,
+  reporting_currency,
   transaction_date AS order_date
 FROM store_transactions
 WHERE version = 1
