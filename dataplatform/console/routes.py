@@ -25,9 +25,15 @@ HTML = "text/html; charset=utf-8"
 RUNS_LISTED = 50
 
 
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",  # pages show the lake as it is now: never cached by a browser or a proxy
+    "Content-Security-Policy": "frame-ancestors 'none'",  # the rest of the policy is in the page (base.html)
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 def html(body: str) -> Response:
-    # Pages show the lake as it is now: never cached by a browser or a proxy.
-    return Response(status_code=200, content_type=HTML, body=body, headers={"Cache-Control": "no-store"})
+    return Response(status_code=200, content_type=HTML, body=body, headers=PAGE_HEADERS)
 
 
 def lineage_of(config: PipelineConfig, sql_dir: Path) -> Callable[[], Lineage]:

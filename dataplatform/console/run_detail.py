@@ -16,6 +16,8 @@ from dataplatform.console.run_views import (
     snapshot_ids,
 )
 
+SNAPSHOT_RECORDS = ("standardize", "publish")
+"""The per-dataset run records that may name published Iceberg snapshots (the Iceberg curated zone writes them)."""
 RUN_LANES = ("marts", "assertions")
 """Lanes of steps that work on no dataset, after the datasets' lanes; other run-level steps share a `run` lane."""
 
@@ -104,9 +106,9 @@ def run_detail(data: LakeData, run_id: str) -> RunDetail:
     timeline = records.timeline(run_id) if records else None
     datasets = []
     for record in detail.datasets:
-        standardize = records.step(run_id, record.dataset, "standardize") if records else None
+        steps = [records.step(run_id, record.dataset, s) for s in SNAPSHOT_RECORDS] if records else []
         quarantine = data.quarantine(record.dataset, run_id) if record.quarantined_rows else None
-        snapshots = snapshot_ids(standardize, record.model_dump())
+        snapshots = snapshot_ids(*steps, record.model_dump())
         datasets.append(DatasetRun(record, conservation(record), quarantine, snapshots))
     quality = records.quality(run_id) if records else None
     assertions = (

@@ -63,6 +63,15 @@ def test_a_failed_run_names_its_failing_step(api: ServedApi) -> None:
     assert "The run ended before its assertions were checked" in html
 
 
+def test_pages_are_not_cached_and_load_nothing_from_elsewhere(api: ServedApi) -> None:
+    response = api.client.get("/console/marts", headers=FULL)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', response.get_data(as_text=True))
+    assert policy and "default-src 'none'" in policy.group(1)
+    assert not re.search(r'(src|href)="(https?:)?//', response.get_data(as_text=True))  # no CDN, no remote asset
+
+
 def test_unknown_run_is_404_and_a_malformed_id_400(api: ServedApi) -> None:
     assert page(api, "/console/runs/20990101-20990101-0000000000")[0] == 404
     assert page(api, "/console/runs/..%2F..%2Fetc")[0] in (400, 404)
