@@ -10,6 +10,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from dataplatform.console.run_views import readable_error
+
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 VENDOR = STATIC / "vendor"
@@ -59,6 +61,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["short_run"] = short_run
+    env.filters["readable_error"] = readable_error
     return env
 
 

@@ -3,6 +3,7 @@ templates only print. No SQL and no engine here."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,21 @@ def duration_text(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def readable_error(text: str | None) -> str:
+    """A failure as people read it: a Lambda's JSON error document (type, message, stack trace) in a workflow
+    cause becomes `Type: message`; anything else is kept as it is."""
+    if not text:
+        return ""
+    start = text.find('{"errorType"')
+    if start < 0:
+        return text
+    try:
+        document = json.JSONDecoder().raw_decode(text[start:])[0]
+    except ValueError:
+        return text
+    return f"{text[:start]}{document.get('errorMessage', '')}".strip()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from dataplatform.api import models
 from dataplatform.console.catalog_views import age_text
 from dataplatform.console.run_detail import Assertion, timeline_lanes
-from dataplatform.console.run_views import conservation, duration_text, failing_step, snapshot_ids
+from dataplatform.console.run_views import conservation, duration_text, failing_step, readable_error, snapshot_ids
 
 T0 = "2024-01-01T00:00:00+00:00"
 
@@ -97,6 +97,15 @@ def test_snapshot_ids_only_when_the_records_carry_them() -> None:
 )
 def test_duration_text(seconds: float | None, text: str) -> None:
     assert duration_text(seconds) == text
+
+
+def test_readable_error_keeps_the_message_of_a_lambda_error_document() -> None:
+    cause = 'customers: RestSourceError: {"errorType": "RestSourceError", "errorMessage": "GET /c: HTTP 400",'
+    cause += ' "stackTrace": ["  File \\"x.py\\", line 1"]}'
+    assert readable_error(cause) == "customers: RestSourceError: GET /c: HTTP 400"
+    assert readable_error("Standardize: boom") == "Standardize: boom"
+    assert readable_error('x: {"errorType": "E", "errorMessage": "cut') == 'x: {"errorType": "E", "errorMessage": "cut'
+    assert readable_error(None) == ""
 
 
 def test_age_and_assertion_outcome() -> None:
