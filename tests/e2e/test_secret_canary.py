@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataplatform.local.runner import LocalOptions, LocalPlatform
 
 from dataplatform.ingest import lambda_support
 from dataplatform.local.apis import CustomerApi
 from dataplatform.local.local_secrets import secret_env_var
+from dataplatform.local.platform import LocalOptions, LocalPlatform
 from tests.secret_canary import CANARY, echo, find_canary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
