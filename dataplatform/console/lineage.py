@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from dataplatform.athena.sqlfiles import SqlFile
 from dataplatform.config import PipelineConfig
+
+if TYPE_CHECKING:  # parsing (sqlglot) loads only when the lineage page is first asked for: a light cold start
+    from dataplatform.athena.sqlfiles import SqlFile
 
 Layer = Literal["source", "raw", "curated", "marts", "audit"]
 FIXED_COLUMNS: dict[Layer, int] = {"source": 0, "raw": 1, "curated": 2, "audit": 2}

@@ -38,10 +38,11 @@ def html(body: str) -> Response:
 
 def lineage_of(config: PipelineConfig, sql_dir: Path) -> Callable[[], Lineage]:
     """The pipeline's lineage, derived on first use (then kept) from pipeline.yaml and its sql/ folder."""
-    from dataplatform.athena import load_sql_files
 
     @cache
     def derive() -> Lineage:
+        from dataplatform.athena import load_sql_files  # sqlglot: loaded by the lineage page, not at cold start
+
         return derive_lineage(config, load_sql_files(sql_dir) if sql_dir.is_dir() else [])  # no sql/: no marts
 
     return derive
