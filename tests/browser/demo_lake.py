@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from dataplatform.local.execution import RunResult
 from dataplatform.local.platform import LocalOptions, LocalPlatform
@@ -21,11 +22,11 @@ SUMMARY = "console-test-runs.json"
 @dataclass(frozen=True)
 class DemoLake:
     lake_dir: Path
-    demo: dict  # the succeeded demo run: RunResult fields (run_id, datasets with their counts, ...)
-    failed: dict  # the failed run
+    demo: dict[str, Any]  # the succeeded demo run: RunResult fields (run_id, datasets with their counts, ...)
+    failed: dict[str, Any]  # the failed run
 
 
-def _plain(result: RunResult) -> dict:
+def _plain(result: RunResult) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(result), default=str))
 
 

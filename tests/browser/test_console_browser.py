@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +179,17 @@ def _artifact(name: str) -> Path:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / f"{name}.png"
+
+
+def test_report_command_writes_the_newest_run_and_refuses_an_unknown_one(demo: DemoLake, tmp_path: Path) -> None:
+    """The installed script, from another directory (what `make demo` and a user run)."""
+    script = Path(sys.executable).parent / "dataplatform"
+    common = ["--lake-dir", str(demo.lake_dir), "--config", str(ROOT / "pipeline.yaml")]
+    out = tmp_path / "newest.html"
+    done = subprocess.run([script, "report", "--out", str(out), *common], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"run {demo.failed['run_id']}: {out}"  # the newest run by default
+    assert f'<span id="run-id">{demo.failed["run_id"]}</span>' in out.read_text()
+    unknown = subprocess.run([script, "report", "20990101-20990101-0000000000", *common], cwd=tmp_path,
+                             capture_output=True, text=True)  # fmt: skip
+    assert unknown.returncode == 2 and "no run '20990101-20990101-0000000000'" in unknown.stderr
