@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 
+from dataplatform.api.errors import NotFound
 from dataplatform.config import PipelineConfig
 from dataplatform.console import catalog_views, run_detail, run_views
 from dataplatform.console.graph_layout import NODE_HEIGHT, NODE_WIDTH, layout
@@ -32,8 +33,8 @@ PAGE_HEADERS = {
 }
 
 
-def html(body: str) -> Response:
-    return Response(status_code=200, content_type=HTML, body=body, headers=PAGE_HEADERS)
+def html(body: str, status: int = 200) -> Response:
+    return Response(status_code=status, content_type=HTML, body=body, headers=PAGE_HEADERS)
 
 
 def lineage_of(config: PipelineConfig, sql_dir: Path) -> Callable[[], Lineage]:
@@ -59,7 +60,13 @@ def register_console(api: ApiApp, lineage: Callable[[], Lineage]) -> None:
 
     @app.get("/console/runs/<run_id>", include_in_schema=False)
     def run(run_id: Annotated[str, PathParam(pattern=RUN_ID.pattern)]):  # type: ignore[no-untyped-def]
-        detail = run_detail.run_detail(data, run_id)
+        try:
+            detail = run_detail.run_detail(data, run_id)
+        except NotFound as error:  # a page for people (an old link, a typo), not the JSON error body
+            missing = render_page(
+                "error.html", project=project, page="Runs", status="Run not found", message=error.message
+            )
+            return html(missing, status=404)
         return html(render_page("run.html", project=project, page="Runs", detail=detail))
 
     @app.get("/console/datasets", include_in_schema=False)

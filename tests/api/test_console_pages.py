@@ -73,7 +73,8 @@ def test_pages_are_not_cached_and_load_nothing_from_elsewhere(api: ServedApi) ->
 
 
 def test_unknown_run_is_404_and_a_malformed_id_400(api: ServedApi) -> None:
-    assert page(api, "/console/runs/20990101-20990101-0000000000")[0] == 404
+    status, html = page(api, "/console/runs/20990101-20990101-0000000000")
+    assert status == 404 and "no run &#39;20990101-20990101-0000000000&#39; in the audit table" in html
     assert page(api, "/console/runs/..%2F..%2Fetc")[0] in (400, 404)
 
 
