@@ -114,6 +114,14 @@ class LakeKeys:
         """A record of the whole run (quality verdict, timeline): `runs/<run_id>/_run/<name>.json`."""
         return self.run_step_key(run_id, RUN_SCOPE, name)
 
+    def lease_key(self, run_id: str, dataset: str) -> str:
+        """The one-writer lease of a (run, dataset) (dataplatform/lease.py)."""
+        return self.run_step_key(run_id, dataset, "lease")
+
+    def any_lease_key(self) -> str:
+        """IAM pattern of every run's leases: `runs/*/*/lease.json` (released by commit_state and write_audit)."""
+        return f"{self.runs_prefix()}*/*/lease.json"
+
     def audit_prefix(self) -> str:
         return "audit/"
 

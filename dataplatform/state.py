@@ -3,7 +3,8 @@
 Ingestion never writes state: it *proposes* a watermark in the raw manifest. After the curated write succeeds
 the workflow's commit_state step calls `commit`, which moves the state from the manifest's `previous` to its
 `proposed` value with `IfMatch=<etag>` (or `IfNoneMatch='*'` for a new object), so of two runs racing to advance
-the same dataset exactly one wins and the other gets a `StateConflictError` naming the dataset.
+the same dataset exactly one wins and the other gets a `StateConflictError` naming the dataset. A run commits all
+of its datasets or none (`commit`); the audit reports per dataset whether its state is this run's (`committed_by`).
 
 CSV landing files are tracked by marker objects `state/<dataset>/processed/<quoted source>/<etag>` that commit
 writes for every file of the run's manifest: a file is ingested once, and a changed file (new ETag) again.
@@ -12,6 +13,7 @@ writes for every file of the run's manifest: a file is ingested once, and a chan
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -20,6 +22,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from dataplatform.layout import Lake, split_s3_uri
+from dataplatform.lease import UNNAMED_OWNER, LeaseStore
 from dataplatform.manifest import RawManifest
 
 CONFLICT_CODES = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
@@ -135,35 +138,113 @@ def read_run_manifest(s3: Any, lake: Lake, run_id: str, dataset: str) -> RawMani
     return RawManifest.model_validate_json(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
 
 
-def commit(s3: Any, lake: Lake, run_id: str, datasets: list[str]) -> dict[str, str | None]:
-    """Advance each dataset's state to the watermark its manifest of `run_id` proposes.
+@dataclass
+class _Advance:
+    """One dataset's part of a commit: the state read, and the watermark it moves to."""
 
-    Idempotent: committing the same run twice is a no-op. Raises StateConflictError when the state no longer
-    holds the manifest's `previous` watermark (another run committed in between) or a concurrent put wins.
+    dataset: str
+    manifest: RawManifest
+    target: str | None
+    before: DatasetState | None
+    etag: str | None
+    done: bool
+    """Nothing to write: this run already committed the dataset (a retried commit step), or `superseded`."""
+    superseded: bool = False
+    """An overlapping run committed every landing file this run ingested for the dataset: none is left to commit."""
+
+
+def _superseded(store: StateStore, manifest: RawManifest) -> bool:
+    """Landing runs overlap (every file that lands starts one, and a scheduled run reads the same prefix): when
+    another run committed every file version of this run's CSV manifest, this run has nothing of its own to commit
+    (a CSV watermark, the latest LastModified, only informs). A file only this run saw keeps it a conflict."""
+    return manifest.format == "csv.gz" and all(
+        f.source and f.source_etag and store.is_processed(manifest.dataset, f.source, f.source_etag)
+        for f in manifest.files
+    )
+
+
+def _plan(store: StateStore, s3: Any, lake: Lake, run_id: str, dataset: str) -> _Advance:
+    manifest = read_run_manifest(s3, lake, run_id, dataset)
+    previous, proposed = manifest.watermark.previous, manifest.watermark.proposed
+    target = proposed if proposed is not None else previous
+    state, etag = store.read(dataset)
+    current = state.watermark if state else None
+    if state is not None and state.run_id == run_id and current == target:
+        return _Advance(dataset, manifest, target, state, etag, done=True)
+    if current != previous and _superseded(store, manifest):
+        return _Advance(dataset, manifest, current, state, etag, done=True, superseded=True)
+    if current != previous:
+        raise StateConflictError(
+            dataset,
+            f"run {run_id} started from watermark {previous!r} but the state is now {current!r} "
+            f"(written by run {state.run_id if state else None}); no dataset of this run was committed",
+        )
+    return _Advance(dataset, manifest, target, state, etag, done=False)
+
+
+def _undo(store: StateStore, written: list[tuple[_Advance, str]]) -> list[str]:
+    """Put back the states this commit wrote (IfMatch on what it wrote); the datasets that could not be."""
+    stuck: list[str] = []
+    for advance, etag in reversed(written):
+        before = advance.before or DatasetState(dataset=advance.dataset, updated_at=datetime.now(UTC))
+        try:
+            store.write(before.model_copy(update={"updated_at": datetime.now(UTC)}), etag)
+        except Exception:  # reported in the note of the original error, which stays the one raised
+            stuck.append(advance.dataset)
+    return stuck
+
+
+def check_commit(s3: Any, lake: Lake, run_id: str, datasets: list[str]) -> None:
+    """The checks of `commit`, writing nothing: StateConflictError if committing `run_id` now would conflict.
+    For a step that must not make a run's data visible when its commit is bound to fail (publish)."""
+    store = StateStore(s3, lake)
+    for dataset in datasets:
+        _plan(store, s3, lake, run_id, dataset)
+
+
+def commit(s3: Any, lake: Lake, run_id: str, datasets: list[str], owner: str = UNNAMED_OWNER) -> dict[str, str | None]:
+    """Advance every dataset's state to the watermark its manifest of `run_id` proposes: all of them, or none.
+
+    Every dataset is checked before any state is written: when one no longer holds its manifest's `previous`
+    watermark (another run committed in between), StateConflictError names it and nothing is written. A
+    conditional put that loses a race after that puts back the states this call already wrote. Idempotent: a
+    retried commit (the step died between two datasets) finishes the rest. A CSV dataset whose every file an
+    overlapping run already committed is superseded: not written, and left out of the result. Processed-file
+    markers are written once every state is, then `owner`'s (run, dataset) leases are released
+    (dataplatform/lease.py).
     """
     store = StateStore(s3, lake)
-    committed: dict[str, str | None] = {}
-    for dataset in datasets:
-        manifest = read_run_manifest(s3, lake, run_id, dataset)
-        previous, proposed = manifest.watermark.previous, manifest.watermark.proposed
-        target = proposed if proposed is not None else previous
-        state, etag = store.read(dataset)
-        current = state.watermark if state else None
-        if state is not None and state.run_id == run_id and current == target:
-            committed[dataset] = current  # this run was already committed (retried step)
-        elif current != previous:
-            raise StateConflictError(
-                dataset,
-                f"run {run_id} started from watermark {previous!r} but the state is now {current!r} "
-                f"(written by run {state.run_id if state else None})",
+    plans = [_plan(store, s3, lake, run_id, dataset) for dataset in datasets]
+    written: list[tuple[_Advance, str]] = []
+    try:
+        for advance in (p for p in plans if not p.done):
+            state = DatasetState(
+                dataset=advance.dataset, watermark=advance.target, run_id=run_id, updated_at=datetime.now(UTC)
             )
-        else:
-            store.write(
-                DatasetState(dataset=dataset, watermark=target, run_id=run_id, updated_at=datetime.now(UTC)), etag
-            )
-            committed[dataset] = target
-        # Markers after the state: a crash in between only re-offers files that the key dedup absorbs.
-        for raw_file in manifest.files:
+            written.append((advance, store.write(state, advance.etag)))
+    except Exception as exc:
+        stuck = _undo(store, written)
+        undone = [a.dataset for a, _ in written if a.dataset not in stuck]
+        exc.add_note(
+            f"commit of run {run_id} undone: no dataset committed"
+            if not stuck
+            else f"commit of run {run_id}: put back {undone}, could not put back {stuck} (still committed)"
+        )
+        raise
+    # Markers after the states: a crash in between only re-offers files that the key dedup absorbs.
+    for advance in plans:
+        for raw_file in advance.manifest.files:
             if raw_file.source and raw_file.source_etag:
-                store.mark_processed(dataset, raw_file.source, raw_file.source_etag, run_id)
-    return committed
+                store.mark_processed(advance.dataset, raw_file.source, raw_file.source_etag, run_id)
+    leases = LeaseStore(s3, lake)
+    for dataset in datasets:
+        leases.release(run_id, dataset, owner)
+    return {advance.dataset: advance.target for advance in plans if not advance.superseded}
+
+
+def committed_by(s3: Any, lake: Lake, run_id: str, dataset: str) -> tuple[bool, str | None]:
+    """Whether the dataset's state is this run's, and its watermark: what the audit reports as committed."""
+    state, _ = StateStore(s3, lake).read(dataset)
+    if state is None or state.run_id != run_id:
+        return False, None
+    return True, state.watermark

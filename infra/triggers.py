@@ -37,6 +37,16 @@ def enable_event_bridge(bucket: s3.IBucket) -> None:
     )
 
 
+def landing_trigger() -> dict[str, str]:
+    """The event's id and time (and key): a run of its own per landing event (dataplatform/workflow/run.py,
+    `LandingTrigger`), so a file dropped after an earlier run of the same day is ingested by its own run."""
+    return {
+        "event_id": events.EventField.from_path("$.id"),
+        "time": events.EventField.time,
+        "key": events.EventField.from_path("$.detail.object.key"),
+    }
+
+
 class Triggers(Construct):
     """The schedule (`schedule:` in pipeline.yaml) and, when `landing_events` and a dataset reads a landing prefix,
     the rule that starts a run for those datasets when a file lands in the raw bucket."""
@@ -111,7 +121,7 @@ class Triggers(Construct):
             targets=[
                 events_targets.SfnStateMachine(
                     state_machine,
-                    input=events.RuleTargetInput.from_object({"trigger": "landing", "datasets": datasets}),
+                    input=events.RuleTargetInput.from_object({"datasets": datasets, "landing": landing_trigger()}),
                     dead_letter_queue=self.dlq,
                     retry_attempts=RETRY_ATTEMPTS,
                     max_event_age=MAX_EVENT_AGE,

@@ -63,11 +63,13 @@ class WorkflowFunctions(Construct):
         storage.grant_prefixes(commit, storage.raw_bucket, raw_prefixes)
         storage.grant_prefixes(commit, storage.curated_bucket, [lake.runs_prefix()])
         storage.grant_prefixes(commit, storage.curated_bucket, [lake.state_prefix()], write=True)
+        # Leases are released by a conditional put (no delete): commit on success, the failed run's audit.
+        storage.grant_prefixes(commit, storage.curated_bucket, [lake.any_lease_key()], write=True)
 
         audit = self.roles["write_audit"]
         storage.grant_prefixes(audit, storage.raw_bucket, raw_prefixes)
         storage.grant_prefixes(audit, storage.curated_bucket, [lake.runs_prefix(), lake.state_prefix()])
-        storage.grant_prefixes(audit, storage.curated_bucket, [lake.audit_prefix()], write=True)
+        storage.grant_prefixes(audit, storage.curated_bucket, [lake.audit_prefix(), lake.any_lease_key()], write=True)
         # The run's timeline comes from its own execution history. The ARN is built from the machine's fixed name:
         # a reference to the state machine would make a cycle (its definition references this function).
         executions = Stack.of(self).format_arn(

@@ -8,6 +8,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS audit.runs (
   run_id string,
   dataset string,
   status string,
+  state_committed boolean,
   window_start date,
   window_end date,
   started_at string,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dataplatform.config.models import Contract
 from dataplatform.layout import Lake, check_run_id
+from dataplatform.lease import UNNAMED_OWNER
 from dataplatform.manifest import RawFile, SchemaField
 from dataplatform.transform.names import snake_case
 
@@ -31,6 +32,8 @@ class IngestRequest:
     window_end: date
     ingest_date: date
     cursor: dict[str, Any] | None = None
+    owner: str = UNNAMED_OWNER
+    """Who writes the run's raw data for the dataset (the Step Functions execution name): the lease holder."""
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> IngestRequest:
@@ -53,6 +56,7 @@ class IngestRequest:
             window_end=end,
             ingest_date=ingest_date,
             cursor=cursor,
+            owner=str(event.get("owner") or UNNAMED_OWNER),
         )
 
 

@@ -54,6 +54,8 @@ class IngestEvent(BaseModel):
     window: dict[str, str]
     ingest_date: str
     cursor: dict[str, Any] | None = None
+    owner: str | None = None
+    """`$$.Execution.Name`: the execution that holds the (run, dataset) lease (dataplatform/lease.py)."""
 
 
 def ingest_event(event: IngestEvent, context: Any, *, kind: str, observe: Observability) -> dict[str, Any]:

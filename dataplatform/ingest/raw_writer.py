@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dataplatform.layout import Lake
+from dataplatform.lease import UNNAMED_OWNER
 from dataplatform.manifest import RawFile, RawFormat, RawManifest, SchemaField, Watermark
 
 MULTIPART_CHUNK = 8 * 1024 * 1024
@@ -104,6 +106,36 @@ class GzipStreamUpload:
         self.upload.abort()
 
 
+class RawPartMismatchError(RuntimeError):
+    """A stored part is not what its sidecar says: another writer changed the run's raw prefix."""
+
+
+def verify_part(s3: Any, bucket: str, raw_file: RawFile) -> None:
+    obj = s3.get_object(Bucket=bucket, Key=raw_file.key)
+    digest, size = hashlib.sha256(), 0
+    for block in obj["Body"].iter_chunks(1024 * 1024):
+        digest.update(block)
+        size += len(block)
+    if size != raw_file.bytes or digest.hexdigest() != raw_file.sha256:
+        raise RawPartMismatchError(
+            f"s3://{bucket}/{raw_file.key}: its sidecar says {raw_file.bytes} bytes, sha256 {raw_file.sha256[:12]}..., "
+            f"the stored object has {size} bytes, sha256 {digest.hexdigest()[:12]}...; another writer changed this "
+            "run's raw data, so no manifest is written"
+        )
+
+
+OWNER_METADATA = "owner"
+"""S3 user metadata of a sidecar (`x-amz-meta-owner`): the execution that wrote the part."""
+
+PART_NAME = re.compile(r"^(?:_parts/)?part-(\d{5})\.")
+
+
+def part_number(name: str) -> int | None:
+    """N of `part-NNNNN.<ext>` or `_parts/part-NNNNN.json` (relative to the run prefix); None for other keys."""
+    match = PART_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
 class RawDeleteError(RuntimeError):
     """S3 refused to delete some keys (DeleteObjects answers 200 and lists them as errors)."""
 
@@ -111,9 +143,20 @@ class RawDeleteError(RuntimeError):
 class RawWriter:
     """The raw prefix of one (dataset, ingest_date, run_id)."""
 
-    def __init__(self, s3: Any, lake: Lake, dataset: str, ingest_date: date, run_id: str, raw_format: RawFormat):
+    def __init__(
+        self,
+        s3: Any,
+        lake: Lake,
+        dataset: str,
+        ingest_date: date,
+        run_id: str,
+        raw_format: RawFormat,
+        owner: str = UNNAMED_OWNER,
+    ) -> None:
         self.s3, self.lake, self.dataset, self.ingest_date, self.run_id = s3, lake, dataset, ingest_date, run_id
         self.format = raw_format
+        self.owner = owner
+        """The execution writing (the lease holder): each sidecar carries it, so a part of another writer is seen."""
         self.bucket = lake.raw_bucket
         self.prefix = lake.raw_run_prefix(dataset, ingest_date, run_id)
         self.written_this_call: list[str] = []
@@ -153,16 +196,43 @@ class RawWriter:
         sidecar = self._sidecar_key(index)
         self.written_this_call.append(sidecar)
         self.s3.put_object(
-            Bucket=self.bucket, Key=sidecar, Body=raw_file.model_dump_json().encode(), ContentType="application/json"
+            Bucket=self.bucket,
+            Key=sidecar,
+            Body=raw_file.model_dump_json().encode(),
+            ContentType="application/json",
+            Metadata={OWNER_METADATA: self.owner},
         )
         return raw_file
 
+    def _sidecars(self) -> list[tuple[RawFile, str | None]]:
+        """Every part's sidecar (earlier Lambda calls' included), in part order, with the writer it names."""
+        found: list[tuple[RawFile, str | None]] = []
+        for key in sorted(self._list(f"{self.prefix}_parts/")):
+            obj = self.s3.get_object(Bucket=self.bucket, Key=key)
+            found.append((RawFile.model_validate_json(obj["Body"].read()), obj.get("Metadata", {}).get(OWNER_METADATA)))
+        return found
+
     def parts(self) -> list[RawFile]:
         """Every part of this run (including earlier Lambda calls), in part order."""
+        return [raw_file for raw_file, _ in self._sidecars()]
+
+    def verified_parts(self) -> list[RawFile]:
+        """`parts()`, each written by this writer's owner and checked against the stored object: its size and
+        sha256 must be the sidecar's.
+
+        A part of another execution (one that still wrote after losing its lease), a part rewritten by another
+        writer, or a sidecar left by a call that died must not enter the manifest (its rows would be lost, or
+        counted twice); reading the parts back costs one GET each, streamed.
+        """
         files: list[RawFile] = []
-        for key in sorted(self._list(f"{self.prefix}_parts/")):
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            files.append(RawFile.model_validate_json(body))
+        for raw_file, writer in self._sidecars():
+            if writer is not None and writer != self.owner:
+                raise RawPartMismatchError(
+                    f"s3://{self.bucket}/{raw_file.key} was written by execution {writer}, not {self.owner}: another "
+                    "writer changed this run's raw data, so no manifest is written"
+                )
+            verify_part(self.s3, self.bucket, raw_file)
+            files.append(raw_file)
         return files
 
     # ------------------------------------------------------------------ rejected source files
@@ -202,8 +272,10 @@ class RawWriter:
         schema: list[SchemaField],
         previous: str | None,
         proposed: str | None,
+        files: list[RawFile] | None = None,
     ) -> tuple[RawManifest, str]:
-        files = self.parts()
+        """The manifest of `files` (already verified by the caller), or of every part, verified now."""
+        files = self.verified_parts() if files is None else files
         manifest = RawManifest(
             dataset=self.dataset,
             run_id=self.run_id,
@@ -248,6 +320,16 @@ class RawWriter:
     def clear_run(self) -> None:
         """Remove leftovers of an earlier failed attempt of this run before starting afresh."""
         self._delete(self._list(self.prefix))
+
+    def clear_parts_from(self, index: int) -> None:
+        """Remove parts and sidecars numbered `index` or higher: what a call that died (a Lambda timeout kills
+        it before it can undo its writes) left behind; the retried call writes those numbers again."""
+        leftovers = [
+            key
+            for key in self._list(self.prefix)
+            if (number := part_number(key[len(self.prefix) :])) is not None and number >= index
+        ]
+        self._delete(leftovers)
 
     def discard_this_call(self) -> None:
         """Undo this call's writes, so a failure leaves raw as it was (earlier calls' parts stay for a retry)."""

@@ -1,10 +1,13 @@
 """One ingest call for one dataset: resume or start, run the source, then continue or finish the manifest.
 
 The continuation cursor is an envelope {previous, next_part, position, rows, bytes, files}; `position` belongs to
-the source. A call that fails removes what it wrote (earlier calls' parts stay, so retrying the same cursor
-works). A fresh start (cursor null) of a run that committed the dataset returns its manifest without extracting
-again; of a run that did not commit, it clears that run's raw data for the dataset and extracts again from the
-committed state (docs/contracts.md, "Re-ingest").
+the source. Every call first takes (fresh start) or renews (continuation) the (run, dataset) lease
+(dataplatform/lease.py), so two executions of one window never write the same raw prefix. A call that fails
+removes what it wrote (earlier calls' parts stay, so retrying the same cursor works; a call that died without
+undoing is cleaned up by the next one). Parts are checked against their sidecars before the manifest is written.
+A fresh start of a run that committed the dataset returns its manifest without extracting again; of a run that
+did not commit, it clears that run's raw data for the dataset and extracts again from the committed state
+(docs/contracts.md, "Re-ingest").
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataplatform.ingest.base import UNLIMITED, IngestRequest, IngestResult, Sou
 from dataplatform.ingest.raw_writer import RawDeleteError, RawWriter
 from dataplatform.ingest.secrets import SecretReader, SecretsManagerReader
 from dataplatform.layout import Lake
+from dataplatform.lease import INGEST_TTL, RUN_TTL, LeaseLostError, LeaseStore
 from dataplatform.manifest import RawFile, RawManifest
 from dataplatform.state import StateStore
 
@@ -61,13 +65,19 @@ def run_ingest(
     if expected_kind is not None and kind != expected_kind:
         raise ValueError(f"dataset '{request.dataset}' is a {kind} source, not {expected_kind}")
     raw_format = source_kind(kind).raw_format
-    writer = RawWriter(s3, lake, request.dataset, request.ingest_date, request.run_id, raw_format)
+    writer = RawWriter(s3, lake, request.dataset, request.ingest_date, request.run_id, raw_format, request.owner)
+    leases = LeaseStore(s3, lake)
+    lease_of = (request.run_id, request.dataset, request.owner)
     envelope = request.cursor
     if envelope is None:
+        # One writer per (run, dataset): another execution of the same window that holds the lease makes this
+        # call fail (LeaseHeldError, naming it) before anything is read or cleared.
+        leases.acquire(*lease_of, INGEST_TTL)
         state, _ = StateStore(s3, lake).read(request.dataset)
         existing = writer.read_manifest()
         if existing is not None and state is not None and state.run_id == request.run_id:
             # This run committed the dataset: running it again changes nothing.
+            leases.renew(*lease_of, RUN_TTL, "ingested")
             result = _result(request, existing, lake.manifest_uri(request.dataset, request.ingest_date, request.run_id))
             _record(s3, lake, result)
             return result
@@ -75,6 +85,9 @@ def run_ingest(
         # file, or records that arrived since, are picked up, and its earlier raw data is replaced.
         writer.clear_run()
         envelope = {"previous": state.watermark if state else None, "next_part": 0, "position": None}
+    else:
+        leases.renew(*lease_of, INGEST_TTL)
+        writer.clear_parts_from(envelope["next_part"])  # a call that died (Lambda timeout) left these
     envelope = {"rows": 0, "bytes": 0, "files": 0, **envelope}
 
     def part_done(raw_file: RawFile) -> None:
@@ -109,9 +122,13 @@ def run_ingest(
                 bytes=envelope["bytes"],
                 files=envelope["files"],
             )
+        files = writer.verified_parts()
+        leases.renew(*lease_of, RUN_TTL, "ingested")  # still ours: nobody took over while this call wrote
         manifest, uri = writer.write_manifest(
-            progress.source_info, progress.schema, envelope["previous"], progress.proposed_watermark
+            progress.source_info, progress.schema, envelope["previous"], progress.proposed_watermark, files
         )
+    except LeaseLostError:
+        raise  # the prefix is another execution's now: deleting "our" keys would delete its parts
     except BaseException as exc:
         try:
             writer.discard_this_call()

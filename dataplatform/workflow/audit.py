@@ -9,6 +9,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dataplatform.layout import Lake, split_s3_uri
+from dataplatform.lease import LeaseStore
+from dataplatform.state import committed_by
 
 MAX_ERROR_CHARS = 4000
 
@@ -40,13 +42,15 @@ def audit_record(
     if ingest.get("manifest_uri"):
         bucket, key = split_s3_uri(ingest["manifest_uri"])
         manifest = read_json(s3, bucket, key) or {}
-    state = read_json(s3, lake.curated_bucket, lake.state_key(dataset)) or {}
-    committed = state.get("watermark") if status == "SUCCEEDED" and state.get("run_id") == run_id else None
+    # What is committed, whatever the run's status: a commit that died between datasets left some states this
+    # run's (the state object says whose it is), and the audit must say so.
+    state_committed, committed = committed_by(s3, lake, run_id, dataset)
     cause = (error or {}).get("cause")
     return {
         "run_id": run_id,
         "dataset": dataset,
         "status": status,
+        "state_committed": state_committed,
         "window_start": window["start"],
         "window_end": window["end"],
         "started_at": started_at.isoformat(),
@@ -76,6 +80,7 @@ def write_audit(
     started_at: datetime,
     error: dict[str, str] | None = None,
     finished_at: datetime | None = None,
+    owner: str | None = None,
 ) -> list[str]:
     if status not in ("SUCCEEDED", "FAILED"):
         raise ValueError(f"audit status {status!r}: expected SUCCEEDED or FAILED")
@@ -101,4 +106,10 @@ def write_audit(
             ContentType="application/json",
         )
         uris.append(f"s3://{lake.curated_bucket}/{key}")
+    if owner is not None:
+        # The run is over: its execution's leases go, so the window can be started again at once. Only after the
+        # audit lines, which read what the run left; a lease that is not `owner`'s stays.
+        leases = LeaseStore(s3, lake)
+        for dataset in datasets:
+            leases.release(run_id, dataset, owner)
     return uris

@@ -28,6 +28,8 @@ class ResolveRunEvent(WorkflowEvent):
 class CommitStateEvent(WorkflowEvent):
     run_id: str
     datasets: list[str]
+    owner: str | None = None
+    """`$$.Execution.Name`: whose (run, dataset) leases the commit releases (dataplatform/lease.py)."""
 
 
 class RunError(WorkflowEvent):
@@ -44,6 +46,8 @@ class WriteAuditEvent(WorkflowEvent):
     error: RunError | None = None
     execution: str | None = None
     """`$$.Execution.Id`: its history gives the run's timeline (runs/<run_id>/_run/timeline.json)."""
+    owner: str | None = None
+    """`$$.Execution.Name`: a failed run releases this execution's (run, dataset) leases."""
 
 
 class CheckQualityEvent(WorkflowEvent):

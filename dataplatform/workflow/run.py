@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zoneinfo
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -35,8 +35,25 @@ class Window(BaseModel):
         return cls(start=date.fromisoformat(start.strip()), end=date.fromisoformat(end.strip()))
 
 
+class LandingTrigger(BaseModel):
+    """The S3 `Object Created` event that started a landing-triggered run (the landing rule, infra/triggers.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    event_id: str
+    time: datetime
+    key: str | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError(f"landing event time {value.isoformat()} has no time zone")
+        return value
+
+
 class RunRequest(BaseModel):
-    """The execution input: everything is optional; a scheduled run sends only its trigger."""
+    """The execution input: everything is optional; a scheduled run sends only its trigger, the landing rule
+    `landing` (the S3 event)."""
 
     model_config = ConfigDict(extra="forbid")
     trigger: Literal["schedule", "landing", "backfill", "manual"] | None = None
@@ -45,6 +62,7 @@ class RunRequest(BaseModel):
     run_id: str | None = None
     window: Window | None = None
     datasets: list[str] | None = None
+    landing: LandingTrigger | None = None
 
     @field_validator("run_id")
     @classmethod
@@ -67,18 +85,29 @@ def select_datasets(config: PipelineConfig, requested: list[str] | None) -> list
     return [name for name in config.datasets if name in set(requested)]  # config order, no duplicates
 
 
-def make_run_id(window: Window, datasets: list[str], config: PipelineConfig) -> str:
-    """Same window and selection -> same run_id, so a re-run (retry, backfill twice) overwrites, never duplicates."""
+def make_run_id(
+    window: Window, datasets: list[str], config: PipelineConfig, landing: LandingTrigger | None = None
+) -> str:
+    """Same window and selection -> same run_id, so a re-run (retry, backfill twice) overwrites, never duplicates.
+
+    A landing-triggered run is a run of its landing event: every file that lands starts a run of its own that
+    ingests what landed since the last committed run (a run_id per window would hand a file dropped at 14:00 the
+    manifest of the 10:00 run). The same event, started again, is the same run.
+    """
     selection = "all" if set(datasets) == set(config.datasets) else ",".join(sorted(datasets))
     digest = hashlib.sha256(f"{window.start}|{window.end}|{selection}".encode()).hexdigest()[:10]
-    return f"{window.start:%Y%m%d}-{window.end:%Y%m%d}-{digest}"
+    run_id = f"{window.start:%Y%m%d}-{window.end:%Y%m%d}-{digest}"
+    if landing is None:
+        return run_id
+    event = hashlib.sha256(landing.event_id.encode()).hexdigest()[:6]
+    return f"{run_id}-landing-{landing.time.astimezone(UTC):%Y%m%dT%H%M%SZ}-{event}"
 
 
 def resolve_run(config: PipelineConfig, lake: Lake, request: dict[str, Any], started_at: datetime) -> dict[str, Any]:
     req = RunRequest.model_validate(request)
     datasets = select_datasets(config, req.datasets)
     window = req.window or default_window(config, started_at)
-    run_id = req.run_id or make_run_id(window, datasets, config)
+    run_id = req.run_id or make_run_id(window, datasets, config, req.landing)
     # Raw lands under the window's end date: deterministic per run, so a retried run writes the same keys.
     ingest_date = window.end
     selected = set(datasets)

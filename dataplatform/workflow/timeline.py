@@ -25,11 +25,13 @@ MAX_ERROR_CHARS = 500
 
 
 def trigger_of(request: dict[str, Any]) -> Trigger:
-    """What started the run: the schedule and the landing rule say so in their input; otherwise a window given by
-    hand is a backfill, and anything else a manual run."""
+    """What started the run: the schedule names itself, the landing rule sends its S3 event (`landing`); otherwise
+    a window given by hand is a backfill, and anything else a manual run."""
     named = request.get("trigger")
     if named in ("schedule", "landing", "backfill", "manual"):
         return named  # type: ignore[no-any-return]
+    if request.get("landing"):
+        return "landing"
     return "backfill" if request.get("window") else "manual"
 
 

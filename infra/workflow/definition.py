@@ -72,7 +72,7 @@ def _finish(scope: Construct, functions: WorkflowFunctions, failures: FailurePat
         scope,
         "CommitState",
         functions.commit_state,
-        {"run_id.$": "$.run.run_id", "datasets.$": "$.run.dataset_names"},
+        {"run_id.$": "$.run.run_id", "datasets.$": "$.run.dataset_names", "owner.$": "$$.Execution.Name"},
         "$.commit",
     )
     failures.catch(commit, "CommitState")

@@ -54,6 +54,7 @@ class FailurePath:
                 "error": {"step.$": "$.failure.step", "cause.$": "$.failure.cause"},
                 "started_at.$": "$$.Execution.StartTime",
                 "execution.$": "$$.Execution.Id",
+                "owner.$": "$$.Execution.Name",  # releases this execution's (run, dataset) leases
             },
             sfn.JsonPath.DISCARD,
         )

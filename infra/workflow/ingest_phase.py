@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from dataplatform.config import PipelineConfig
+from dataplatform.lease import LeaseHeldError
 from infra.workflow.failure_path import ALL_ERRORS, FailurePath
 from infra.workflow.tasks import item_failure, lambda_step
+
+LEASE_HELD_ERROR = LeaseHeldError.__name__
 
 
 def ingest_phase(
@@ -60,9 +64,14 @@ def ingest_phase(
                 "window.$": "$.window",
                 "ingest_date.$": "$.ingest_date",
                 "cursor.$": "$.cursor",
+                # The execution holds the (run, dataset) lease while it writes raw (dataplatform/lease.py).
+                "owner.$": "$$.Execution.Name",
             },
             "$.result",
         )
+        # Another execution of the same window holds the lease: wait for it (about half an hour in all), then fail
+        # with its name in the cause.
+        task.add_retry(errors=[LEASE_HELD_ERROR], interval=Duration.seconds(60), max_attempts=5, backoff_rate=2)
         task.add_catch(dataset_cause, errors=ALL_ERRORS, result_path="$.caught")
         task.next(again)
         kind_choice.when(sfn.Condition.string_equals("$.kind", kind), task)

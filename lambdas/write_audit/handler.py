@@ -36,6 +36,7 @@ def handler(event: WriteAuditEvent, context: LambdaContext) -> dict[str, Any]:
         status=event.status,
         started_at=parse_started_at(event.started_at),
         error=event.error.model_dump() if event.error else None,
+        owner=event.owner,
     )
     observe.logger.info("audit written", extra={"run_id": event.run_id, "status": event.status, "uris": uris})
     return {"audit_uris": uris}

@@ -60,9 +60,8 @@ def gateway_event(route_key: str, path: str, authorizer: dict[str, Any] | None) 
     method = route_key.split(" ")[0]
     return {
         "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": "", "headers": {},
-        "requestContext": {"routeKey": route_key, "http": {"method": method, "path": path},
-                           "requestId": "r1", "stage": "$default",
-                           **({"authorizer": authorizer} if authorizer else {})},
+        "requestContext": {"routeKey": route_key, "http": {"method": method, "path": path}, "requestId": "r1",
+                           "stage": "$default", **({"authorizer": authorizer} if authorizer else {})},
         "pathParameters": {"dataset": "sales"} if "{dataset}" in route_key else None, "isBase64Encoded": False,
     }  # fmt: skip
 

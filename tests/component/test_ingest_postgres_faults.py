@@ -172,8 +172,13 @@ def test_connection_lost_on_every_attempt_fails_cleanly(s3: Any, db: str, fault:
     with pytest.raises(PostgresSourceError, match=r"extracting table 'transactions' failed"):
         run_ingest(request("transactions"), config=cfg, lake=LAKE, s3=s3, extractor=extractor)
     assert len(calls) == 3  # the first attempt and two reconnects
-    assert keys(s3, LAKE.raw_bucket, "raw/") == []
-    fault.injected("postgres: connection lost on every attempt")
+    assert keys(s3, LAKE.raw_bucket, "raw/") == [] and keys(s3, LAKE.curated_bucket, "state/") == []
+    # The database is back and the window is started again: the failed load committed nothing, so every row is
+    # offered again, and ingested once.
+    with psycopg.connect(db) as conn:
+        (offered,) = conn.execute("SELECT count(*) FROM transactions").fetchone()
+    again = run_ingest(request("transactions"), config=cfg, lake=LAKE, s3=s3, secrets=lambda _: {"uri": db})
+    fault.injected("postgres: connection lost on every attempt", rows_in=offered, rows_out=again.rows)
 
 
 # ------------------------------------------------------------------------------------------------ TLS

@@ -52,6 +52,14 @@ def raw_keys(s3: Any) -> list[str]:
     return keys(s3, LAKE.raw_bucket, "raw/")
 
 
+def rerun_after_the_fault(s3: Any, customers: list[dict[str, Any]]) -> int:
+    """The fault is over and the window is started again: the rows the failed load was offered, as ingested now.
+    The failed load committed nothing, so every one of them is offered again (none lost, none twice)."""
+    assert keys(s3, LAKE.curated_bucket, "state/") == []
+    with CustomerApi(customers, TOKEN) as api:
+        return customers_ingest(s3, api).rows
+
+
 def test_exchange_rates_are_real_ecb_history_flattened_to_rows(s3: Any) -> None:
     with ExchangeRateApi() as api:
         ds = dataset("exchange_rates", base_url=api.url)
@@ -118,27 +126,30 @@ def test_every_paginator_reads_each_record_once(s3: Any, style: str, paginator: 
 
 @pytest.mark.faults
 def test_429_with_retry_after_is_honoured(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(5), TOKEN, faults=Faults(fail_times=1, fail_status=429, retry_after=1)) as api:
+    people = sample_customers(5)
+    with CustomerApi(people, TOKEN, faults=Faults(fail_times=1, fail_status=429, retry_after=1)) as api:
         started = time.monotonic()
         result = customers_ingest(s3, api)
         assert time.monotonic() - started >= 1.0
         assert len(api.requests) == 2
     assert result.rows == 5
-    fault.injected("rest: 429 with Retry-After", rows_in=5, rows_out=result.rows)
+    fault.injected("rest: 429 with Retry-After", rows_in=len(people), rows_out=result.rows)
 
 
 @pytest.mark.faults
 def test_500_then_success(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(5), TOKEN, faults=Faults(fail_times=2, fail_status=500)) as api:
+    people = sample_customers(5)
+    with CustomerApi(people, TOKEN, faults=Faults(fail_times=2, fail_status=500)) as api:
         result = customers_ingest(s3, api)
         assert len(api.requests) == 3
     assert result.rows == 5
-    fault.injected("rest: 500 twice then success", rows_in=5, rows_out=result.rows)
+    fault.injected("rest: 500 twice then success", rows_in=len(people), rows_out=result.rows)
 
 
 @pytest.mark.faults
 def test_500_beyond_retries_is_a_clear_error_and_writes_nothing(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(250), TOKEN) as api:
+    people = sample_customers(250)
+    with CustomerApi(people, TOKEN) as api:
         # page 1 succeeds and goes into the open part; page 2 fails for good
         original = api.handle
 
@@ -151,47 +162,56 @@ def test_500_beyond_retries_is_a_clear_error_and_writes_nothing(s3: Any, fault: 
         with pytest.raises(RestSourceError, match=r"page 2\).*gave up after 2 retries.*500"):
             customers_ingest(s3, api, max_retries=2)
     assert raw_keys(s3) == []
-    assert keys(s3, LAKE.curated_bucket) == []
-    fault.injected("rest: 500 beyond the retries on page 2")
+    # Only the (run, dataset) lease stays: the failure path's write_audit releases it.
+    assert [k for k in keys(s3, LAKE.curated_bucket) if not k.endswith("/lease.json")] == []
+    fault.injected(
+        "rest: 500 beyond the retries on page 2", rows_in=len(people), rows_out=rerun_after_the_fault(s3, people)
+    )
 
 
 @pytest.mark.faults
 def test_timeout_is_retried(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(3), TOKEN, faults=Faults(delay_times=1, delay_s=1.5)) as api:
+    people = sample_customers(3)
+    with CustomerApi(people, TOKEN, faults=Faults(delay_times=1, delay_s=1.5)) as api:
         result = customers_ingest(s3, api, timeout_s=0.5)
-    assert result.rows == 3
-    fault.injected("rest: read timeout then success", rows_in=3, rows_out=result.rows)
+    assert result.rows == len(people)
+    fault.injected("rest: read timeout then success", rows_in=len(people), rows_out=result.rows)
 
 
 @pytest.mark.faults
 def test_timeouts_beyond_retries_fail_clearly(s3: Any, fault: Any) -> None:
+    people = sample_customers(3)
     with (
-        CustomerApi(sample_customers(3), TOKEN, faults=Faults(delay_times=5, delay_s=1.0)) as api,
+        CustomerApi(people, TOKEN, faults=Faults(delay_times=5, delay_s=1.0)) as api,
         pytest.raises(RestSourceError, match=r"page 1\).*(retries|timed out)"),
     ):
         customers_ingest(s3, api, timeout_s=0.3, max_retries=1)
     assert raw_keys(s3) == []
-    fault.injected("rest: read timeouts beyond the retries")
+    fault.injected(
+        "rest: read timeouts beyond the retries", rows_in=len(people), rows_out=rerun_after_the_fault(s3, people)
+    )
 
 
 @pytest.mark.faults
 def test_truncated_json_is_retried(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(3), TOKEN, faults=Faults(truncate_times=1)) as api:
+    people = sample_customers(3)
+    with CustomerApi(people, TOKEN, faults=Faults(truncate_times=1)) as api:
         result = customers_ingest(s3, api)
         assert len(api.requests) == 2
-    assert result.rows == 3
-    fault.injected("rest: truncated body then success", rows_in=3, rows_out=result.rows)
+    assert result.rows == len(people)
+    fault.injected("rest: truncated body then success", rows_in=len(people), rows_out=result.rows)
 
 
 @pytest.mark.faults
 def test_truncated_json_every_time_is_a_clear_error(s3: Any, fault: Any) -> None:
+    people = sample_customers(3)
     with (
-        CustomerApi(sample_customers(3), TOKEN, faults=Faults(truncate_times=99)) as api,
+        CustomerApi(people, TOKEN, faults=Faults(truncate_times=99)) as api,
         pytest.raises(RestSourceError, match=r"page 1\).*truncated"),
     ):
         customers_ingest(s3, api, max_retries=2)
     assert raw_keys(s3) == []
-    fault.injected("rest: truncated body every time")
+    fault.injected("rest: truncated body every time", rows_in=len(people), rows_out=rerun_after_the_fault(s3, people))
 
 
 def test_empty_page_mid_stream_with_a_next_cursor_continues(s3: Any) -> None:
@@ -208,25 +228,28 @@ def test_empty_page_mid_stream_with_a_next_cursor_continues(s3: Any) -> None:
 @pytest.mark.faults
 def test_empty_page_before_the_reported_total_is_refused(s3: Any, fault: Any) -> None:
     paginator = {"type": "page_number", "page_size": 40, "total_path": "total"}
+    people = sample_customers(130)
     with (
-        CustomerApi(sample_customers(130), TOKEN, page_size=40, faults=Faults(empty_page=2)) as api,
+        CustomerApi(people, TOKEN, page_size=40, faults=Faults(empty_page=2)) as api,
         pytest.raises(RestSourceError, match=r"page 2\): empty page although the API reports 130 records"),
     ):
         customers_ingest(s3, api, paginator=paginator)
     assert raw_keys(s3) == []
-    fault.bad_input("rest: empty page before the reported total")
+    again = rerun_after_the_fault(s3, people)
+    fault.bad_input("rest: empty page before the reported total", rows_in=len(people), rows_out=again)
 
 
 @pytest.mark.faults
 def test_repeating_cursor_stops_the_loop(s3: Any, fault: Any) -> None:
     paginator = {"type": "cursor", "page_size": 40}
     faults = Faults(repeat_cursor=True)
-    with CustomerApi(sample_customers(130), TOKEN, pagination="cursor", page_size=40, faults=faults) as api:
+    people = sample_customers(130)
+    with CustomerApi(people, TOKEN, pagination="cursor", page_size=40, faults=faults) as api:
         with pytest.raises(RestSourceError, match=r"returned the cursor '40' again; stopping a pagination loop"):
             customers_ingest(s3, api, paginator=paginator)
         assert len(api.requests) == 2  # page 1 hands out '40', page 2 hands out '40' again
     assert raw_keys(s3) == []
-    fault.bad_input("rest: repeating cursor")
+    fault.bad_input("rest: repeating cursor", rows_in=len(people), rows_out=rerun_after_the_fault(s3, people))
 
 
 def test_max_pages_guard(s3: Any) -> None:
@@ -240,14 +263,17 @@ def test_max_pages_guard(s3: Any) -> None:
 
 @pytest.mark.faults
 def test_401_is_an_auth_error_without_the_secret(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(3), "another-token") as api:
+    people = sample_customers(3)
+    with CustomerApi(people, "another-token") as api:
         with pytest.raises(RestAuthError) as caught:
             customers_ingest(s3, api)
         assert len(api.requests) == 1  # not retried
     message = str(caught.value)
     assert "HTTP 401" in message and "retail/customer-api" in message and TOKEN not in message
     assert raw_keys(s3) == []
-    fault.bad_input("rest: rejected credentials (401)")
+    # The secret is rotated to what the API expects and the window started again: every row, once.
+    again = rerun_after_the_fault(s3, people)
+    fault.bad_input("rest: rejected credentials (401)", rows_in=len(people), rows_out=again)
 
 
 @pytest.mark.parametrize(

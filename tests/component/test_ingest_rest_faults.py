@@ -48,6 +48,14 @@ def raw_keys(s3: Any) -> list[str]:
     return keys(s3, LAKE.raw_bucket, "raw/")
 
 
+def offered_again(s3: Any, people: list[dict[str, Any]], **source: Any) -> int:
+    """Rows a failed load leaves for the next run: it committed nothing, so once the server behaves the same
+    window ingests every row it was offered (none lost, none twice)."""
+    assert raw_keys(s3) == [] and keys(s3, LAKE.curated_bucket, "state/") == []
+    with CustomerApi(people, TOKEN, pagination=source.get("paginator", {}).get("type", "page_number")) as api:
+        return ingest(s3, api, **source).rows
+
+
 class Elsewhere(CustomerApi):
     """Another origin (another port on this machine) that records whatever reaches it."""
 
@@ -61,7 +69,8 @@ def leaked(other: Elsewhere) -> bool:
 
 @pytest.mark.parametrize("style", ["next_url", "link_header"])
 def test_next_page_on_another_origin_gets_no_credentials(s3: Any, style: str, fault: Any) -> None:
-    with Elsewhere([], "x") as other, CustomerApi(sample_customers(130), TOKEN, pagination=style, page_size=40) as api:
+    people = sample_customers(130)
+    with Elsewhere([], "x") as other, CustomerApi(people, TOKEN, pagination=style, page_size=40) as api:
         original = api.handle
 
         def foreign_next(path: str, query: dict[str, str], headers: dict[str, str]) -> Any:
@@ -78,7 +87,8 @@ def test_next_page_on_another_origin_gets_no_credentials(s3: Any, style: str, fa
             ingest(s3, api, paginator={"type": style})
         assert other.requests == [] and len(api.requests) == 1
     assert raw_keys(s3) == []
-    fault.bad_input(f"rest: {style} next page on another origin", rows_in=0, rows_out=0)
+    again = offered_again(s3, people, paginator={"type": style})
+    fault.bad_input(f"rest: {style} next page on another origin", rows_in=len(people), rows_out=again)
 
 
 def test_redirect_to_another_origin_gets_no_api_key(s3: Any, fault: Any) -> None:
@@ -93,7 +103,8 @@ def test_redirect_to_another_origin_gets_no_api_key(s3: Any, fault: Any) -> None
 
 
 def test_missing_records_path_fails_instead_of_counting_as_empty(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(130), TOKEN, pagination="cursor", page_size=40) as api:
+    people = sample_customers(130)
+    with CustomerApi(people, TOKEN, pagination="cursor", page_size=40) as api:
         original = api.handle
 
         def page_two_without_data(path: str, query: dict[str, str], headers: dict[str, str]) -> Any:
@@ -107,7 +118,8 @@ def test_missing_records_path_fails_instead_of_counting_as_empty(s3: Any, fault:
         with pytest.raises(RestSourceError, match=r"page 2\): records_path 'data' is missing from the response"):
             ingest(s3, api, paginator={"type": "cursor", "page_size": 40})
     assert raw_keys(s3) == []  # nothing written, no watermark proposed
-    fault.bad_input("rest: records path missing on page 2", rows_in=0, rows_out=0)
+    again = offered_again(s3, people, paginator={"type": "cursor", "page_size": 40})
+    fault.bad_input("rest: records path missing on page 2", rows_in=len(people), rows_out=again)
 
 
 @pytest.mark.parametrize("style", ["page_number", "offset"])
@@ -127,25 +139,29 @@ def test_a_server_that_caps_the_page_size_is_read_completely(s3: Any, style: str
 
 
 def test_a_server_that_ignores_the_offset_is_a_loop_not_max_pages_of_duplicates(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(130), TOKEN, pagination="offset", page_size=40) as api:
+    people = sample_customers(130)
+    with CustomerApi(people, TOKEN, pagination="offset", page_size=40) as api:
         original = api.handle
         api.handle = lambda path, query, headers: original(path, {**query, "offset": "0"}, headers)  # type: ignore[method-assign]
         with pytest.raises(RestSourceError, match=r"page 2\): the page repeats the records of an earlier page"):
             ingest(s3, api, paginator={"type": "offset", "page_size": 40}, max_pages=50)
         assert len(api.requests) == 2
     assert raw_keys(s3) == []
-    fault.bad_input("rest: offset ignored by the server (paging loop)")
+    again = offered_again(s3, people, paginator={"type": "offset", "page_size": 40})
+    fault.bad_input("rest: offset ignored by the server (paging loop)", rows_in=len(people), rows_out=again)
 
 
 def test_a_server_that_ignores_the_page_number_is_a_loop(s3: Any, fault: Any) -> None:
-    with CustomerApi(sample_customers(130), TOKEN, page_size=40) as api:
+    people = sample_customers(130)
+    with CustomerApi(people, TOKEN, page_size=40) as api:
         original = api.handle
         api.handle = lambda path, query, headers: original(path, {**query, "page": "1"}, headers)  # type: ignore[method-assign]
         with pytest.raises(RestSourceError, match=r"page 2\): the page repeats the records of an earlier page"):
             ingest(s3, api, paginator={"type": "page_number", "page_size": 40, "total_path": "total"}, max_pages=50)
         assert len(api.requests) == 2
     assert raw_keys(s3) == []
-    fault.bad_input("rest: page number ignored by the server (paging loop)")
+    again = offered_again(s3, people, paginator={"type": "page_number", "page_size": 40, "total_path": "total"})
+    fault.bad_input("rest: page number ignored by the server (paging loop)", rows_in=len(people), rows_out=again)
 
 
 def test_a_record_visible_only_after_the_run_is_read_by_the_next_one(s3: Any, fault: Any) -> None:
@@ -183,17 +199,20 @@ def test_mixed_naive_and_aware_cursor_values_fail_the_load(s3: Any, fault: Any) 
         with pytest.raises(RestSourceError, match=r"updated_at '2024-01-02T00:00:00' is a naive value"):
             ingest(s3, api, paginator={"type": "page_number", "page_size": 40, "total_path": "total"})
     assert raw_keys(s3) == []
-    fault.bad_input("rest: naive timestamp among aware ones (through the API)")
+    people[1]["updated_at"] = "2024-01-02T00:00:00Z"  # the source fixes the value: every row arrives, once
+    again = offered_again(s3, people, paginator={"type": "page_number", "page_size": 40, "total_path": "total"})
+    fault.bad_input("rest: naive timestamp among aware ones (through the API)", rows_in=len(people), rows_out=again)
 
 
 def test_retry_after_beyond_the_cap_waits_only_the_cap(s3: Any, fault: Any) -> None:
     from dataplatform.local.apis import Faults
 
-    with CustomerApi(sample_customers(5), TOKEN, faults=Faults(fail_times=1, fail_status=429, retry_after=3600)) as api:
+    people = sample_customers(5)
+    with CustomerApi(people, TOKEN, faults=Faults(fail_times=1, fail_status=429, retry_after=3600)) as api:
         result = ingest(s3, api, max_retry_after_s=1, paginator={"type": "page_number", "total_path": "total"})
         assert len(api.requests) == 2
-    assert result.rows == 5
-    fault.injected("rest: 429 with Retry-After 3600", rows_in=5, rows_out=result.rows)
+    assert result.rows == len(people)
+    fault.injected("rest: 429 with Retry-After 3600", rows_in=len(people), rows_out=result.rows)
 
 
 def test_fields_outside_a_frozen_contract_are_not_stored(s3: Any, fault: Any) -> None:

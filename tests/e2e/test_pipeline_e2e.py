@@ -176,6 +176,10 @@ def test_failure_notifies_audits_and_leaves_state_and_raw(platform: LocalPlatfor
     # The datasets that finished ingesting keep their raw data and manifest.
     transactions = platform.read_step(result.run_id, "transactions", "ingest")
     assert transactions is not None and transactions["rows"] == 3
+    # The failure path released the execution's leases, so the window can start again at once (it does below).
+    lease = platform.read_step(result.run_id, "transactions", "lease")
+    assert lease is not None and lease["owner"] == result.execution_arn.rsplit(":", 1)[1] and lease["released_at"]
+    assert record["state_committed"] is False
 
     platform.customer_api.faults = Faults()
     recovered = platform.run(window=("2024-04-03", "2024-04-03"))

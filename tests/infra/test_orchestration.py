@@ -130,7 +130,15 @@ def test_lambda_tasks_call_the_pipeline_functions_and_keep_their_whole_result(te
         "window.$": "$.window",
         "ingest_date.$": "$.ingest_date",
         "cursor.$": "$.cursor",
+        "owner.$": "$$.Execution.Name",
     }
+    # A second execution of the window waits for the lease holder, then fails naming it.
+    lease_retry = [r for r in states["IngestCsv"]["Retry"] if r["ErrorEquals"] == ["LeaseHeldError"]]
+    assert lease_retry == [
+        {"ErrorEquals": ["LeaseHeldError"], "IntervalSeconds": 60, "MaxAttempts": 5, "BackoffRate": 2}
+    ]
+    assert states["CommitState"]["Parameters"]["owner.$"] == "$$.Execution.Name"
+    assert states["WriteAuditFailed"]["Parameters"]["owner.$"] == "$$.Execution.Name"
 
 
 def test_jsonpath_only_standard_logged_traced(template: Template) -> None:
@@ -276,3 +284,11 @@ def test_definition_passes_cloudformation_validation_without_acknowledgments(tem
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
     assert "${" not in json.dumps(machine["Properties"]["DefinitionString"])
     assert "cfn-lint" not in machine.get("Metadata", {})
+
+
+def test_a_run_lease_outlives_no_execution(template: Template) -> None:
+    """After its manifest a (run, dataset) lease lasts RUN_TTL: as long as an execution may run, so a running
+    execution never loses its raw data to another, and a stopped one blocks its window no longer than that."""
+    from dataplatform.lease import RUN_TTL
+
+    assert _definition(template)["TimeoutSeconds"] == int(RUN_TTL.total_seconds())

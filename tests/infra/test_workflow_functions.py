@@ -54,10 +54,11 @@ def test_one_function_per_workflow_step(template: Template) -> None:
 
 def test_each_step_reads_and_writes_only_its_prefixes(template: Template) -> None:
     raw = {f"Raw/raw/{d}/*" for d in ("rates", "orders", "items")}
-    assert _grants(template, "commit_state") == {"read": {*raw, "Curated/runs/*"}, "write": {"Curated/state/*"}}
+    lease = "Curated/runs/*/*/lease.json*"  # released by commit, or by the failed run's audit (dataplatform/lease.py)
+    assert _grants(template, "commit_state") == {"read": {*raw, "Curated/runs/*"}, "write": {"Curated/state/*", lease}}
     assert _grants(template, "write_audit") == {
         "read": {*raw, "Curated/runs/*", "Curated/state/*"},
-        "write": {"Curated/audit/*", "Curated/runs/*/_run/*"},  # audit lines and the run's timeline
+        "write": {"Curated/audit/*", lease, "Curated/runs/*/_run/*"},  # + the run's timeline
     }
     assert _grants(template, "check_quality") == {"read": set(), "write": {"AthenaResults/athena/*", "Curated/runs/*"}}
     assert _grants(template, "resolve_run") == {"read": set(), "write": set()}

@@ -76,6 +76,7 @@ def test_a_step_without_an_end_is_still_running() -> None:
     [
         ({"trigger": "schedule"}, "schedule"),
         ({"trigger": "landing", "datasets": ["sales"]}, "landing"),
+        ({"datasets": ["sales"], "landing": {"event_id": "e1", "time": "2024-01-01T00:00:00Z"}}, "landing"),
         ({"window": {"start": "2024-01-01", "end": "2024-01-02"}}, "backfill"),
         ({"datasets": ["sales"]}, "manual"),
         ({"trigger": "bogus"}, "manual"),
