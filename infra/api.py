@@ -23,7 +23,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dataplatform.api.access import ROUTES, RouteSpec
-from dataplatform.config import PipelineConfig
+from dataplatform.config import PipelineConfig, sql_dir_of
 from dataplatform.naming import database_names, function_name
 from infra.functions import lambda_environment, python_function
 from infra.nag import API_CHECKOV_FINDINGS, HEALTH_ROUTE_CHECKOV_FINDING, accept_checkov, acknowledge
@@ -83,6 +83,8 @@ class Api(Construct):
             key=storage.key,
             checkov_findings=API_CHECKOV_FINDINGS,
             layers=self._layers(),
+            # The console derives its lineage page from the pipeline's SQL (dataplatform/console/lineage.py).
+            bundled_folders=tuple((d, "sql") for d in [sql_dir_of(config, config_file)] if d.is_dir()),
         )
         self._grant(storage)
         self.access_logs = self._access_log_group(storage)
@@ -145,8 +147,10 @@ class Api(Construct):
                 resources=glue_resources,
             )
         )
-        # Athena reads the curated data and the audit records on the caller's behalf.
-        storage.grant_prefixes(self.role, storage.curated_bucket, [lake.curated_prefix(), lake.audit_prefix()])
+        # Athena reads the curated data and the audit records on the caller's behalf; the console reads the run
+        # records (steps, assertions) itself.
+        prefixes = [lake.curated_prefix(), lake.audit_prefix(), lake.runs_prefix()]
+        storage.grant_prefixes(self.role, storage.curated_bucket, prefixes)
         # A presigned POST is signed with this role's credentials: S3 lets it write only what the role may.
         landing = sorted(set(self.config.uploadable_datasets().values()))
         if landing:

@@ -95,11 +95,15 @@ def runtime_files(root: Path, entry: Path) -> list[Path]:
     files = {Path(m.__file__).resolve() for m in modules}
     for directory in {f.parent for f in files}:
         files.update(p.resolve() for p in directory.iterdir() if p.is_file() and p.suffix in DATA_SUFFIXES)
+        for data_dir in (directory / name for name in DATA_DIRS):
+            files.update(f.resolve() for f in _source_files(data_dir) if data_dir.is_dir())
     return sorted(files)
 
 
 DATA_SUFFIXES = (".sql", ".yaml", ".json", ".csv")
 """Package data shipped beside the runtime modules that read it (pyproject's package-data)."""
+DATA_DIRS = ("templates", "static")
+"""Folders of package data beside a module, shipped whole: the console's Jinja2 templates, CSS, JS and uPlot."""
 
 
 def _copy_files(files: list[Path], base: Path, dst: Path) -> None:
@@ -149,10 +153,14 @@ def install_wheels(requirements: Path, target: Path, cache_dir: Path) -> None:
 class LocalPythonBundler:
     """Builds one Lambda bundle on the host: wheels, the `dataplatform` package, pipeline.yaml and the handler."""
 
-    def __init__(self, root: Path, function_dir: Path, config_file: Path) -> None:
+    def __init__(
+        self, root: Path, function_dir: Path, config_file: Path, folders: tuple[tuple[Path, str], ...] = ()
+    ) -> None:
         self.root = root
         self.function_dir = function_dir
         self.config_file = config_file
+        self.folders = folders
+        """(directory, name in the bundle) copied whole, e.g. the pipeline's sql/ for the API's console."""
 
     def try_bundle(self, output_dir: str, *_options: object, **_kw: object) -> bool:
         # jsii passes BundlingOptions positionally or as keywords depending on version; none are needed here.
@@ -162,11 +170,13 @@ class LocalPythonBundler:
             install_wheels(requirements, out, self.root / "build" / "lambda-deps")
         _copy_files(runtime_files(self.root, self.function_dir / "handler.py"), self.root, out)
         shutil.copy2(self.config_file, out / "pipeline.yaml")
+        for folder, name in self.folders:
+            _copy_tree(folder, out / name)
         _copy_tree(self.function_dir, out)
         return True
 
 
-def lambda_asset_hash(root: Path, name: str, config_file: Path) -> str:
+def lambda_asset_hash(root: Path, name: str, config_file: Path, folders: tuple[tuple[Path, str], ...] = ()) -> str:
     """Hash of everything that goes into `lambdas/<name>`'s bundle: the handler folder (incl. requirements.txt),
     the `dataplatform` modules the handler imports, pipeline.yaml and the wheel platform. The function is
     redeployed exactly when one of them changes."""
@@ -174,15 +184,14 @@ def lambda_asset_hash(root: Path, name: str, config_file: Path) -> str:
     handler = require_path(function_dir / "handler.py", f"Lambda function '{name}' handler")
     require_path(root / RUNTIME_PACKAGE, "the dataplatform package")
     modules = tuple((file, root) for file in runtime_files(root, handler))
-    return fingerprint(
-        function_dir, config_file, files=modules, extra=f"{PIP_PLATFORMS}-{PIP_PYTHON_VERSION}-{PRUNE_GLOBS}"
-    )
+    extra = f"{PIP_PLATFORMS}-{PIP_PYTHON_VERSION}-{PRUNE_GLOBS}" + "".join(f"-{n}" for _, n in folders)
+    return fingerprint(function_dir, config_file, *(folder for folder, _ in folders), files=modules, extra=extra)
 
 
-def lambda_code(root: Path, name: str, config_file: Path) -> lambda_.Code:
+def lambda_code(root: Path, name: str, config_file: Path, folders: tuple[tuple[Path, str], ...] = ()) -> lambda_.Code:
     """Asset for `lambdas/<name>`: built locally, never in Docker, hashed by `lambda_asset_hash`."""
     function_dir = root / "lambdas" / name
-    asset_hash = lambda_asset_hash(root, name, config_file)
+    asset_hash = lambda_asset_hash(root, name, config_file, folders)
     return lambda_.Code.from_asset(
         str(function_dir),
         asset_hash=asset_hash,
@@ -190,7 +199,7 @@ def lambda_code(root: Path, name: str, config_file: Path) -> lambda_.Code:
         bundling=BundlingOptions(
             # Only used if local bundling declined, which LocalPythonBundler never does.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.12"),
-            local=LocalPythonBundler(root, function_dir, config_file),
+            local=LocalPythonBundler(root, function_dir, config_file, folders),
         ),
     )
 

@@ -49,6 +49,7 @@ def python_function(
     timeout: Duration,
     key: kms.IKey,
     checkov_findings: dict[str, str] = LAMBDA_CHECKOV_FINDINGS,
+    bundled_folders: tuple[tuple[Path, str], ...] = (),
     **function_options: Any,
 ) -> tuple[lambda_.Function, iam.Role]:
     """`lambdas/<folder>/handler.handler` with a role of its own that callers grant least privilege to.
@@ -75,7 +76,7 @@ def python_function(
         construct_id,
         function_name=function_name,
         description=description,
-        code=lambda_code(root, folder, config_file),
+        code=lambda_code(root, folder, config_file, bundled_folders),
         handler="handler.handler",
         runtime=LAMBDA_RUNTIME,
         architecture=LAMBDA_ARCHITECTURE,

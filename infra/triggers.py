@@ -90,7 +90,7 @@ class Triggers(Construct):
             enabled=config.schedule.enabled,
             target=scheduler_targets.StepFunctionsStartExecution(
                 state_machine,
-                input=scheduler.ScheduleTargetInput.from_object({}),
+                input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
                 dead_letter_queue=self.dlq,
                 retry_attempts=RETRY_ATTEMPTS,
                 max_event_age=MAX_EVENT_AGE,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from dataplatform.config import PipelineConfig
-from dataplatform.naming import function_name
+from dataplatform.layout import RUN_SCOPE
+from dataplatform.naming import function_name, state_machine_name
 from infra.functions import lambda_environment, python_function
+from infra.nag import acknowledge
 from infra.storage import Storage
 
 WORKFLOW_FUNCTIONS = ("resolve_run", "prepare_audit", "check_quality", "commit_state", "write_audit")
@@ -69,6 +71,26 @@ class WorkflowFunctions(Construct):
         storage.grant_prefixes(audit, storage.raw_bucket, raw_prefixes)
         storage.grant_prefixes(audit, storage.curated_bucket, [lake.runs_prefix(), lake.state_prefix()])
         storage.grant_prefixes(audit, storage.curated_bucket, [lake.audit_prefix(), lake.any_lease_key()], write=True)
+        # The run's timeline comes from its own execution history. The ARN is built from the machine's fixed name:
+        # a reference to the state machine would make a cycle (its definition references this function).
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine_name(config.project)}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        audit.add_to_principal_policy(
+            iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[executions])
+        )
+        stack = Stack.of(self)
+        acknowledge(
+            audit,
+            f"AwsSolutions-IAM5[Resource::arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:"
+            f"{state_machine_name(config.project)}:*]",
+            "write_audit reads the history of the execution it runs in (the run's timeline); execution names are "
+            "chosen per start, so only the state machine part of the ARN is fixed.",
+        )
+        storage.grant_prefixes(audit, storage.curated_bucket, [lake.any_run_prefix(RUN_SCOPE)], write=True)
 
         prepare = self.roles["prepare_audit"]  # reads the run records (staged snapshot ids)
         storage.grant_prefixes(prepare, storage.curated_bucket, [lake.runs_prefix()])

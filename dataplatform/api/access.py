@@ -42,6 +42,12 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/runs/{run_id}", "read", "One run, per dataset"),
     RouteSpec("GET", "/datasets", "read", "The datasets of pipeline.yaml"),
     RouteSpec("GET", "/datasets/{name}/quarantine", "read", "Quarantine reasons and sample rows of a dataset"),
+    # The run console (dataplatform/console/): HTML pages, read permission like the JSON routes.
+    RouteSpec("GET", "/", "read", "Run console: the latest runs"),
+    RouteSpec("GET", "/console/runs/{run_id}", "read", "Run console: one run's timeline, conservation and assertions"),
+    RouteSpec("GET", "/console/datasets", "read", "Run console: datasets, freshness and rows per run"),
+    RouteSpec("GET", "/console/lineage", "read", "Run console: lineage from sources to marts"),
+    RouteSpec("GET", "/console/marts", "read", "Run console: KPI summary, daily revenue and customer segments"),
     RouteSpec(
         "POST", "/uploads/{dataset}", "upload", "A presigned S3 POST for one CSV file into the dataset's landing prefix"
     ),

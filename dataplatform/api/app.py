@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -25,6 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from dataplatform.api import access, models, pagination, uploads
 from dataplatform.api.data_access import LakeData
 from dataplatform.api.errors import ERROR_STATUSES, ApiError, BadRequest, NotFound
+from dataplatform.console.routes import lineage_of, register_console
 from dataplatform.layout import RUN_ID
 
 logger = Logger(child=True)
@@ -44,6 +46,9 @@ class ApiServices:
     raw_bucket: str
     local: bool = False
     """Served by `dataplatform serve` (bearer token) rather than API Gateway (IAM or JWT)."""
+    sql_dir: FilePath = field(default_factory=lambda: FilePath("sql"))
+    """The pipeline's sql/ folder: the console derives the lineage from it and the config. The API Lambda's
+    bundle carries a copy as `sql/` beside its handler (infra/api.py)."""
 
 
 def _json_error(error: ApiError) -> Response:
@@ -93,6 +98,7 @@ class ApiApp:
         self._openapi_security()
         self._error_handlers()
         self._routes()
+        register_console(self, lineage_of(services.data.config, services.sql_dir))
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         request_context = event.get("requestContext") or {}

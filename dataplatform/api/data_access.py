@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from dataplatform.api import models, pagination, queries
 from dataplatform.api.errors import NotFound
+from dataplatform.api.run_records import RunRecords
 from dataplatform.config import PipelineConfig
 from dataplatform.naming import Zone
 
@@ -66,6 +67,8 @@ class LakeData:
     config: PipelineConfig
     marts: tuple[str, ...]
     """The allow-list of `GET /marts/{name}` (pipeline.yaml `api.marts`, default every mart of sql/marts)."""
+    records: RunRecords | None = None
+    """The workflow's run records (steps, assertions) that the console shows beside the audit table."""
 
     @property
     def project(self) -> str:
@@ -158,6 +161,25 @@ class LakeData:
         datasets = self.engine.query(queries.run_datasets(self.project, run_id))
         return models.RunDetail(run=_run_summary(summary[0]), datasets=[_run_dataset(r) for r in datasets])
 
+    def dataset_runs(self, runs: int) -> list[models.RunDataset]:
+        """Every dataset's record in the latest `runs` runs, newest run first."""
+        if not self._audit_exists():
+            return []
+        return [_run_dataset(r) for r in self.engine.query(queries.dataset_runs(self.project, runs))]
+
+    def customer_segments(self) -> models.CustomerSegments:
+        rows = self.engine.query(queries.customer_segments(self.project))
+        return models.CustomerSegments(
+            segments=[
+                models.SegmentSummary(
+                    segment=_text(r["segment"]),
+                    customers=_int(r["customers"]),
+                    lifetime_value=self.money(r["lifetime_value"] or 0, r),
+                )
+                for r in rows
+            ]
+        )
+
     # ------------------------------------------------------------ datasets
     def datasets(self) -> models.DatasetList:
         uploadable = self.config.uploadable_datasets()
@@ -214,12 +236,15 @@ def _run_summary(r: Row) -> models.RunSummary:
         curated_rows=_int(r.get("curated_rows")),
         quarantined_rows=_int(r.get("quarantined_rows")),
         duplicate_rows=_int(r.get("duplicate_rows")),
+        error_step=_text(r.get("error_step")),
+        error=_text(r.get("error")),
     )
 
 
 def _run_dataset(r: Row) -> models.RunDataset:
     duration = r.get("duration_s")
     return models.RunDataset(
+        run_id=str(r["run_id"]),
         dataset=str(r["dataset"]),
         status=str(r["status"]),
         started_at=_text(r.get("started_at")),

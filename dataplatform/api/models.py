@@ -109,6 +109,8 @@ class RunSummary(ApiModel):
     curated_rows: int
     quarantined_rows: int
     duplicate_rows: int
+    error_step: str | None = Field(default=None, description="the step a failed run failed in")
+    error: str | None = None
 
 
 class RunList(ApiModel):
@@ -116,6 +118,7 @@ class RunList(ApiModel):
 
 
 class RunDataset(ApiModel):
+    run_id: str
     dataset: str
     status: str
     started_at: str | None
@@ -135,6 +138,18 @@ class RunDataset(ApiModel):
 class RunDetail(ApiModel):
     run: RunSummary
     datasets: list[RunDataset]
+
+
+class SegmentSummary(ApiModel):
+    segment: str | None
+    customers: int
+    lifetime_value: Money
+
+
+class CustomerSegments(ApiModel):
+    """marts.customer_segments per segment: customers and their lifetime value, the most valuable segment first."""
+
+    segments: list[SegmentSummary]
 
 
 class DatasetInfo(ApiModel):

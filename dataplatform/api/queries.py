@@ -98,7 +98,9 @@ RUN_COLUMNS = (
     " max(finished_at) AS finished_at, count(*) AS datasets,"
     " sum(CASE WHEN status = 'FAILED' THEN 1 ELSE 0 END) AS failed_datasets,"
     " coalesce(sum(raw_rows), 0) AS raw_rows, coalesce(sum(curated_rows), 0) AS curated_rows,"
-    " coalesce(sum(quarantined_rows), 0) AS quarantined_rows, coalesce(sum(duplicate_rows), 0) AS duplicate_rows"
+    " coalesce(sum(quarantined_rows), 0) AS quarantined_rows, coalesce(sum(duplicate_rows), 0) AS duplicate_rows,"
+    # A failed run writes the same failure into every dataset's record.
+    " max(error_step) AS error_step, max(error) AS error"
 )
 
 
@@ -120,6 +122,25 @@ def run_summary(project: str, run_id: str) -> Statement:
 def run_datasets(project: str, run_id: str) -> Statement:
     return Statement(
         f"SELECT * FROM ({_latest_audit(project, ' WHERE run_id = ?')}) ORDER BY dataset", (literal(run_id),)
+    )
+
+
+def dataset_runs(project: str, runs: int) -> Statement:
+    """Every dataset's record in the latest `runs` runs, newest run first (the console's per-dataset history)."""
+    latest = _latest_audit(project)
+    return Statement(
+        f"SELECT d.* FROM ({latest}) AS d JOIN (SELECT run_id, row_number() OVER (ORDER BY max(started_at) DESC,"
+        f' run_id DESC) AS "_row" FROM ({latest}) GROUP BY run_id) AS r ON d.run_id = r.run_id'
+        ' WHERE r."_row" <= ? ORDER BY r."_row", d.dataset',
+        (literal(runs),),
+    )
+
+
+def customer_segments(project: str) -> Statement:
+    return Statement(
+        "SELECT segment, count(*) AS customers, CAST(sum(lifetime_value) AS DECIMAL(18, 2)) AS lifetime_value"
+        f" FROM {table(project, 'marts', 'customer_segments')} GROUP BY segment"
+        " ORDER BY min(lifetime_value) DESC, segment"
     )
 
 

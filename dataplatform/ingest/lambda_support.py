@@ -76,7 +76,7 @@ def ingest_event(event: IngestEvent, context: Any, *, kind: str, observe: Observ
     try:
         result = run_ingest(
             request,
-            config=_config(settings.pipeline_config),
+            config=_config(str(settings.config_path)),
             lake=settings.lake,
             s3=s3,
             budget=budget,

@@ -131,7 +131,8 @@ def demo(
 
     window_given = _window(window) or (DEFAULT_WINDOW[0].isoformat(), DEFAULT_WINDOW[1].isoformat())
     options = LocalOptions(lake_dir=lake_dir, scale=scale, fresh=fresh, sample_services=True, iam_report=iam_report)
-    raise typer.Exit(_run_local(LocalRunRequest(options, window=window_given, as_json=as_json, verbose=verbose)))
+    request = LocalRunRequest(options, window=window_given, as_json=as_json, verbose=verbose, write_report=True)
+    raise typer.Exit(_run_local(request))
 
 
 @app.command("run")
@@ -226,6 +227,25 @@ def serve(
 
     _config(config)  # a bad config fails here with its messages
     raise typer.Exit(serve_api(ServeOptions(config_file=config, lake_dir=lake_dir, port=port), echo=typer.echo))
+
+
+@app.command("report")
+def report(
+    run_id: Annotated[str | None, typer.Argument(help="A run id (default: the newest run)")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write")] = Path("run-report.html"),
+    lake_dir: LakeDirOption = None,
+    config: ConfigOption = Path("pipeline.yaml"),
+) -> None:
+    """Write one run's console page (timeline, conservation, quarantine, assertions) as a self-contained HTML file."""
+    from dataplatform.local.lake_store import resolve_lake_dir
+    from dataplatform.local.report import ReportError, write_report
+
+    _config(config)
+    try:
+        written_id, path = write_report(config, resolve_lake_dir(lake_dir), out, run_id)
+    except ReportError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"run {written_id}: {path}")
 
 
 def main() -> None:

@@ -1,7 +1,10 @@
 """What API Gateway does in front of the API Lambda, for `dataplatform serve`: a WSGI app that matches a request to
 a route of `access.ROUTES`, checks the bearer token, and calls the API app with an HTTP API payload 2.0 event.
 
-Tokens: `api_token` holds both permissions (read, upload); an optional `read_token` only read. The result of the
+Tokens: `api_token` holds both permissions (read, upload); an optional `read_token` only read. A browser cannot
+send a bearer header when it follows a link, so the console's pages (GET only) also take the token from an
+HttpOnly, SameSite=Strict cookie, set by opening any console page once with `?token=<token>` (the printed URL);
+the JSON routes and uploads take the header only. The result of the
 check travels as the event's `requestContext.authorizer.lambda.permissions`, as a Lambda authorizer's context
 would, and the app checks it again (dataplatform/api/access.py). An unknown route is a 404 before any check, as
 in API Gateway.
@@ -18,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from dataplatform.api.access import ROUTES, Permission, RouteSpec
@@ -27,6 +31,7 @@ LambdaApp = Callable[[dict[str, Any], Any], dict[str, Any]]
 _ROUTE_PATTERNS = [
     (spec, re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(spec.path)) + "$")) for spec in ROUTES
 ]
+TOKEN_COOKIE = "dataplatform_token"
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml")
 
 
@@ -41,6 +46,10 @@ def match_route(method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | No
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     body = ErrorBody(error=ErrorDetail(code=code, message=message)).model_dump_json()
     return Response(body, status=status, content_type="application/json", headers=headers)
+
+
+def is_console_page(spec: RouteSpec) -> bool:
+    return spec.path == "/" or spec.path.startswith("/console/")
 
 
 @dataclass(frozen=True)
@@ -72,15 +81,30 @@ class LocalGateway:
         if found is None:
             return _error(404, "not_found", f"no route {request.method} {request.path}")
         spec, path_parameters = found
+        console = request.method == "GET" and is_console_page(spec)
+        if console and "token" in request.args:
+            return self.login(request)
         authorizer: dict[str, Any] = {}
         if spec.access != "public":
-            permissions = self.tokens.permissions(request.headers.get("Authorization"))
+            authorization = request.headers.get("Authorization")
+            if authorization is None and console and request.cookies.get(TOKEN_COOKIE):
+                authorization = f"Bearer {request.cookies[TOKEN_COOKIE]}"
+            permissions = self.tokens.permissions(authorization)
             if permissions is None:
-                message = "missing bearer token" if not request.headers.get("Authorization") else "invalid token"
+                message = "missing bearer token" if not authorization else "invalid token"
                 return _error(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer realm="dataplatform"'})
             authorizer = {"lambda": {"permissions": permissions}}
         result = self.app(self.event(request, spec, path_parameters, authorizer), None)
         return self.response(result)
+
+    def login(self, request: Request) -> Response:
+        """`?token=` on a console page: keep the token in a cookie and show the page without it in the URL."""
+        token = request.args["token"]
+        if self.tokens.permissions(f"Bearer {token}") is None:
+            return _error(401, "unauthorized", "invalid token")
+        response = redirect(request.path, code=303)
+        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", path="/")
+        return response
 
     @staticmethod
     def event(

@@ -40,6 +40,8 @@ class LocalRunRequest:
     as_json: bool = False
     verbose: bool = False
     show_marts: tuple[str, ...] = ("kpi_summary", "daily_revenue")
+    write_report: bool = False
+    """Also write the run's console page as a self-contained HTML file under `<lake>/reports/` (the demo does)."""
 
 
 def preflight(options: LocalOptions, datasets: list[str] | None) -> None:
@@ -99,6 +101,12 @@ def run_locally(request: LocalRunRequest) -> int:
         console.print(summary_table(result))
         _print_outcome(console, result, marts, log_path, request.options)
         _print_iam(console, iam, options)
+        if request.write_report and result.run_id:
+            from dataplatform.local.report import write_report
+
+            report = lake_dir / "reports" / f"run-{result.run_id}.html"
+            write_report(options.config_file, lake_dir, report, result.run_id)
+            console.print(f"run report: {report}", markup=False)
     return 0 if result.status == "SUCCEEDED" else 1
 
 
@@ -151,5 +159,5 @@ def _print_outcome(
     console.print(f"log: {log_path}", markup=False)
     console.print(f'query it: dataplatform query{config_hint} "SELECT * FROM curated.<dataset> LIMIT 10"', markup=False)
     lake_hint = "" if options.lake_dir is None else f" --lake-dir {options.lake_dir}"
-    console.print(f"serve the HTTP API over it: dataplatform serve{config_hint}{lake_hint}  (then GET /kpi/summary)",
-                  markup=False)  # fmt: skip
+    console.print(f"serve the HTTP API and the run console over it: dataplatform serve{config_hint}{lake_hint}"
+                  "  (then open the console URL it prints)", markup=False)  # fmt: skip

@@ -111,13 +111,11 @@ class LocalApiServer:
         from werkzeug.serving import make_server
 
         from dataplatform.api.app import ApiApp, ApiServices
-        from dataplatform.api.data_access import LakeData, defined_marts, served_marts
-        from dataplatform.athena import load_sql_files
         from dataplatform.config import load_config, sql_dir_of
         from dataplatform.local import lake_store, landing
         from dataplatform.local.gateway import LocalGateway, Tokens
+        from dataplatform.local.lake_data import local_lake_data
         from dataplatform.local.post_policy import PostPolicyCheck
-        from dataplatform.local.serve_engine import LocalQueryEngine
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per local S3 or API request
         options = self.options
@@ -125,7 +123,6 @@ class LocalApiServer:
         config = load_config(options.config_file)
         lake_dir = lake_store.resolve_lake_dir(options.lake_dir)
         raw_bucket = landing.raw_bucket_locally(lake_dir, config, options.config_file)
-        known = lake_store.read_resources(lake_dir, config.project) or {}
 
         local_s3 = PostPolicyCheck(DomainDispatcherApplication(create_backend_app))
         s3_server = make_server(options.host, 0, local_s3, threaded=True, request_handler=MotoRequestHandler)
@@ -143,10 +140,17 @@ class LocalApiServer:
         self.mirror.start()
         self._closers.append(self.mirror.stop)
 
-        engine = LocalQueryEngine(lake_dir, config, known.get("curated_bucket"))
+        data, engine = local_lake_data(config, options.config_file, lake_dir)
         self._closers.append(engine.close)
-        marts = served_marts(config, defined_marts(load_sql_files(sql_dir_of(config, options.config_file))))
-        app = ApiApp(ApiServices(LakeData(engine, config, marts), s3=s3, raw_bucket=raw_bucket, local=True))
+        app = ApiApp(
+            ApiServices(
+                data,
+                s3=s3,
+                raw_bucket=raw_bucket,
+                local=True,
+                sql_dir=sql_dir_of(config, options.config_file),
+            )
+        )
         assert options.token is not None
         self.gateway = LocalGateway(app, Tokens(options.token, options.read_token))
         self.server = make_server(options.host, options.port, self.gateway, threaded=True)
@@ -168,6 +172,7 @@ def serve(options: ServeOptions, echo: Callable[[str], None] = print) -> int:
         where = f"(set {TOKEN_ENV} to choose it)" if options.token_generated else f"(from ${TOKEN_ENV})"
         echo(f"dataplatform API on {server.url}  lake: {server.lake_dir}")
         echo(f"token {where}: {token}")
+        echo(f"  run console: {server.url}/?token={token}")
         echo(f'  curl -H "Authorization: Bearer {token}" {server.url}/kpi/summary')
         echo(f"  OpenAPI: {server.url}/openapi.json   uploads land in s3://{server.raw_bucket}/landing/ (local S3 "
              f"{server.s3_url}) and in the lake; Ctrl-C stops")  # fmt: skip

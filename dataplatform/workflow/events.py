@@ -44,6 +44,8 @@ class WriteAuditEvent(WorkflowEvent):
     status: Literal["SUCCEEDED", "FAILED"]
     started_at: str
     error: RunError | None = None
+    execution: str | None = None
+    """`$$.Execution.Id`: its history gives the run's timeline (runs/<run_id>/_run/timeline.json)."""
     owner: str | None = None
     """`$$.Execution.Name`: a failed run releases this execution's (run, dataset) leases."""
 

@@ -49,7 +49,7 @@ def check_quality(athena: Any, s3: Any, lake: Lake, run_id: str, refs: list[dict
     # Recorded before raising, so a failed run still shows which assertions fired and how often.
     s3.put_object(
         Bucket=lake.curated_bucket,
-        Key=lake.run_step_key(run_id, "_run", "quality"),
+        Key=lake.run_record_key(run_id, "quality"),
         Body=json.dumps(verdict).encode(),
         ContentType="application/json",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -52,9 +52,13 @@ class LandingTrigger(BaseModel):
 
 
 class RunRequest(BaseModel):
-    """The execution input: everything is optional; a scheduled run sends `{}`, the landing rule `landing`."""
+    """The execution input: everything is optional; a scheduled run sends only its trigger, the landing rule
+    `landing` (the S3 event)."""
 
     model_config = ConfigDict(extra="forbid")
+    trigger: Literal["schedule", "landing", "backfill", "manual"] | None = None
+    """What started the run (the schedule and the landing rule say so); the console shows it
+    (dataplatform.workflow.timeline.trigger_of). It takes no part in the run id."""
     run_id: str | None = None
     window: Window | None = None
     datasets: list[str] | None = None

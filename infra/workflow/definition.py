@@ -95,6 +95,7 @@ def _finish(scope: Construct, functions: WorkflowFunctions, failures: FailurePat
             "datasets.$": "$.run.dataset_names",
             "status": "SUCCEEDED",
             "started_at.$": "$$.Execution.StartTime",
+            "execution.$": "$$.Execution.Id",
         },
         sfn.JsonPath.DISCARD,
     )

@@ -53,6 +53,7 @@ class FailurePath:
                 "status": "FAILED",
                 "error": {"step.$": "$.failure.step", "cause.$": "$.failure.cause"},
                 "started_at.$": "$$.Execution.StartTime",
+                "execution.$": "$$.Execution.Id",
                 "owner.$": "$$.Execution.Name",  # releases this execution's (run, dataset) leases
             },
             sfn.JsonPath.DISCARD,

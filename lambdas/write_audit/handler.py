@@ -1,4 +1,5 @@
-"""write_audit: one audit JSON line per dataset for a finished (succeeded or failed) run."""
+"""write_audit: one audit JSON line per dataset for a finished (succeeded or failed) run, and the run's timeline
+from its execution history (runs/<run_id>/_run/timeline.json)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataplatform.settings import RuntimeSettings
 from dataplatform.workflow.audit import write_audit
 from dataplatform.workflow.events import WriteAuditEvent
 from dataplatform.workflow.run import parse_started_at
+from dataplatform.workflow.timeline import record_timeline
 
 observe = Observability()
 
@@ -19,8 +21,14 @@ observe = Observability()
 @observe.handler(WriteAuditEvent)
 def handler(event: WriteAuditEvent, context: LambdaContext) -> dict[str, Any]:
     settings = RuntimeSettings()  # type: ignore[call-arg]
+    s3 = boto3.client("s3")
+    if event.execution:  # before the audit lines: a run that has an audit record also has its timeline
+        record_timeline(
+            s3, boto3.client("stepfunctions"), settings.lake, settings.lake.curated_bucket, event.run_id,
+            event.execution,
+        )  # fmt: skip
     uris = write_audit(
-        boto3.client("s3"),
+        s3,
         settings.lake,
         run_id=event.run_id,
         datasets=event.datasets,

@@ -17,6 +17,7 @@ from werkzeug.test import Client
 
 from dataplatform.api.app import ApiApp, ApiServices
 from dataplatform.api.data_access import LakeData, defined_marts, served_marts
+from dataplatform.api.run_records import LakeDirRecordStore, RunRecords
 from dataplatform.athena import SAMPLE_SQL_DIR, load_sql_files
 from dataplatform.athena.ddl import AUDIT_RUNS_DDL
 from dataplatform.athena.sqlfiles import split_header
@@ -75,6 +76,63 @@ def _audit_records(lake_dir: Path) -> None:
         path.write_text(json.dumps(record) + "\n")
 
 
+RUN_1 = "20240105-20240105-aaaaaaaaaa"
+TIMELINE_1 = {
+    "run_id": RUN_1,
+    "execution": "arn:aws:states:us-east-1:1:execution:retail-pipeline:x",
+    "input": {"trigger": "schedule"},
+    "trigger": "schedule",
+    "started_at": "2024-01-08T03:00:00+00:00",
+    "steps": [
+        {
+            "step": "IngestCsv",
+            "group": "ingest",
+            "dataset": "sales",
+            "query": None,
+            "status": "SUCCEEDED",
+            "started_at": "2024-01-08T03:00:00+00:00",
+            "finished_at": "2024-01-08T03:00:10+00:00",
+            "duration_s": 10.0,
+            "error": None,
+        },
+        {
+            "step": "Standardize2",
+            "group": "standardize",
+            "dataset": "sales",
+            "query": None,
+            "status": "SUCCEEDED",
+            "started_at": "2024-01-08T03:00:10+00:00",
+            "finished_at": "2024-01-08T03:01:30+00:00",
+            "duration_s": 80.0,
+            "error": None,
+        },
+        {
+            "step": "AssertionQuery",
+            "group": "assertions",
+            "dataset": None,
+            "query": "dq_amounts",
+            "status": "SUCCEEDED",
+            "started_at": "2024-01-08T03:01:30+00:00",
+            "finished_at": "2024-01-08T03:01:40+00:00",
+            "duration_s": 10.0,
+            "error": None,
+        },
+    ],
+}
+QUALITY_1 = {"errors": 0, "warnings": 1, "results": [
+    {"name": "dq_amounts", "severity": "error", "violations": 0},
+    {"name": "dq_ri_customers", "severity": "warn", "violations": 7},
+]}  # fmt: skip
+
+
+def _run_records(lake_dir: Path) -> None:
+    """The records the workflow leaves for the first run (the second run has none: its page falls back)."""
+    for name, record in (("timeline", TIMELINE_1), ("quality", QUALITY_1)):
+        path = lake_dir / "s3" / BUCKET / "runs" / RUN_1 / "_run" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record))
+
+
 def _quarantine(lake_dir: Path, config: PipelineConfig) -> None:
     columns = [c.name for c in config.datasets["sales"].contract.columns]
     reasons = pa.list_(pa.struct([(f, pa.string()) for f in ("rule", "column", "value", "expected")]))
@@ -114,6 +172,7 @@ def build_lake(lake_dir: Path, config: PipelineConfig = CONFIG) -> Path:
     """Curated fixture, marts created by the sample sql/, audit.runs with records, sales quarantine."""
     write_lake_dir(lake_dir, config, clean_data())
     _audit_records(lake_dir)
+    _run_records(lake_dir)
     _quarantine(lake_dir, config)
     with LocalAthena.from_lake_dir(lake_dir, config, curated_bucket=BUCKET) as engine:
         engine.execute(split_header(AUDIT_RUNS_DDL.read_text())[1])
@@ -150,5 +209,10 @@ class ServedApi:
 def serve_lake(lake_dir: Path, config: PipelineConfig = CONFIG) -> ServedApi:
     engine = LocalQueryEngine(lake_dir, config, BUCKET)
     marts = served_marts(config, defined_marts(load_sql_files(SAMPLE_SQL_DIR)))
-    app = ApiApp(ApiServices(LakeData(engine, config, marts), s3=local_s3(), raw_bucket=RAW_BUCKET, local=True))
+    records = RunRecords(LakeDirRecordStore(lake_dir, BUCKET))
+    services = ApiServices(
+        LakeData(engine, config, marts, records), s3=local_s3(), raw_bucket=RAW_BUCKET, local=True,
+        sql_dir=SAMPLE_SQL_DIR,
+    )  # fmt: skip
+    app = ApiApp(services)
     return ServedApi(app, engine, Client(LocalGateway(app, Tokens(TOKEN, READ_TOKEN))), lake_dir)

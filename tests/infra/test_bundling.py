@@ -136,3 +136,19 @@ DEVELOPER_TOOLING = (
     "dataplatform/local/athena/engine.py",
     "dataplatform/local/athena/query_command.py",
 )
+
+
+def test_the_api_bundle_carries_the_console_templates_and_assets() -> None:
+    files = {f.relative_to(ROOT).as_posix() for f in runtime_files(ROOT, ROOT / "lambdas" / "api" / "handler.py")}
+    console = "dataplatform/console/"
+    assert {f"{console}templates/run.html", f"{console}static/console.js", f"{console}routes.py"} <= files
+    assert f"{console}static/vendor/uPlot.iife.min.js" in files  # copied from node_modules by `make setup`
+
+
+def test_a_bundled_folder_is_copied_and_hashed(tmp_path: Path) -> None:
+    root = project_copy(tmp_path / "project")
+    sql = ((root / "sql", "sql"),)
+    before = lambda_asset_hash(root, "api", root / "pipeline.yaml", sql)
+    assert before != lambda_asset_hash(root, "api", root / "pipeline.yaml")
+    _edit(root / "sql" / "marts" / "daily_revenue.sql")
+    assert lambda_asset_hash(root, "api", root / "pipeline.yaml", sql) != before  # a new mart redeploys the API

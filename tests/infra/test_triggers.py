@@ -44,7 +44,7 @@ def test_schedule_time_zone_retry_and_dlq(template: Template, config: PipelineCo
             "State": "ENABLED",
             "Target": Match.object_like(
                 {
-                    "Input": "{}",  # a scheduled run resolves its default window
+                    "Input": '{"trigger":"schedule"}',  # a scheduled run resolves its default window
                     "DeadLetterConfig": {"Arn": Match.any_value()},
                     "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 7200},
                 }

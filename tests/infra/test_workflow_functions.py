@@ -58,10 +58,18 @@ def test_each_step_reads_and_writes_only_its_prefixes(template: Template) -> Non
     assert _grants(template, "commit_state") == {"read": {*raw, "Curated/runs/*"}, "write": {"Curated/state/*", lease}}
     assert _grants(template, "write_audit") == {
         "read": {*raw, "Curated/runs/*", "Curated/state/*"},
-        "write": {"Curated/audit/*", lease},
+        "write": {"Curated/audit/*", lease, "Curated/runs/*/_run/*"},  # + the run's timeline
     }
     assert _grants(template, "check_quality") == {"read": set(), "write": {"AthenaResults/athena/*", "Curated/runs/*"}}
     assert _grants(template, "resolve_run") == {"read": set(), "write": set()}
+
+
+def test_write_audit_reads_only_its_own_state_machines_executions(template: Template) -> None:
+    role = resources(template, "AWS::Lambda::Function", {"FunctionName": "shop-test-write-audit"})
+    role_id = next(iter(role.values()))["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [s for s in role_statements(template, role_id) if "states:GetExecutionHistory" in str(s["Action"])]
+    assert len(statements) == 1 and statements[0]["Action"] == "states:GetExecutionHistory"
+    assert statements[0]["Resource"] == "arn:aws:states:eu-central-1:123456789012:execution:shop-test-pipeline:*"
 
 
 def test_only_check_quality_runs_athena_queries(template: Template) -> None:

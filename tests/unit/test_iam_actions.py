@@ -188,6 +188,12 @@ def test_secrets_are_checked_against_their_full_arn_and_athena_against_the_workg
     )
 
 
+def test_execution_history_is_checked_against_the_execution() -> None:
+    execution = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:retail-pipeline:local-1"
+    (check,) = json_request("states", "AWSStepFunctions.GetExecutionHistory", {"executionArn": execution})
+    assert (check.action, check.resource) == ("states:GetExecutionHistory", execution)
+
+
 def test_query_protocol_and_unmapped_operations() -> None:
     body = b"Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At&Message=m"
     request = map_request(environ("POST", "/", "sns", body), body, ACCOUNT, FakeLookups())

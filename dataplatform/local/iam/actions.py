@@ -308,6 +308,7 @@ OPERATIONS: dict[str, dict[str, Mapper | None]] = {
     "states": {
         "StartExecution": _param("states:StartExecution", "stateMachineArn"),
         "DescribeExecution": _param("states:DescribeExecution", "executionArn"),
+        "GetExecutionHistory": _param("states:GetExecutionHistory", "executionArn"),  # write_audit: the timeline
     },
     "monitoring": {
         "PutMetricData": _any_resource(
