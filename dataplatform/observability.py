@@ -13,6 +13,7 @@ namespace come from that function's environment (POWERTOOLS_SERVICE_NAME, POWERT
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -34,7 +35,7 @@ class Observability:
     def handler(self, model: type[Event]) -> Callable[[Callable[[Event, Any], Any]], Handler]:
         def wrap(function: Callable[[Event, Any], Any]) -> Handler:
             parsed = event_parser(model=model)(function)
-            traced = self.tracer.capture_lambda_handler(self.metrics.log_metrics(parsed))
+            traced = self.tracer.capture_lambda_handler(self._emitting_metrics(parsed))
             return self.logger.inject_lambda_context(log_event=False)(traced)
 
         return wrap
@@ -42,5 +43,19 @@ class Observability:
     def http_handler(self, function: Handler) -> Handler:
         """An API Gateway handler: the Powertools resolver parses the event into its own typed event
         (APIGatewayProxyEventV2); logs carry the request id as correlation id."""
-        traced = self.tracer.capture_lambda_handler(self.metrics.log_metrics(function))
+        traced = self.tracer.capture_lambda_handler(self._emitting_metrics(function))
         return self.logger.inject_lambda_context(log_event=False, correlation_id_path=API_GATEWAY_HTTP)(traced)
+
+    def _emitting_metrics(self, function: Handler) -> Handler:
+        """log_metrics, and the invocation's metrics forgotten afterwards even when metrics are disabled (Powertools
+        then keeps them, so a warm process, such as a local run, would emit earlier invocations' values later)."""
+        logged = self.metrics.log_metrics(function)
+
+        @functools.wraps(function)
+        def invoke(event: Any, context: Any) -> Any:
+            try:
+                return logged(event, context)
+            finally:
+                self.metrics.clear_metrics()
+
+        return invoke

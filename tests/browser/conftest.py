@@ -36,7 +36,8 @@ def demo() -> Iterator[DemoLake]:
             shutil.rmtree(lake_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+# Module scope: its teardown syncs the local S3, which must happen before other modules reset moto.
+@pytest.fixture(scope="module")
 def console(demo: DemoLake) -> Iterator[LocalApiServer]:
     options = ServeOptions(config_file=ROOT / "pipeline.yaml", lake_dir=demo.lake_dir, port=0, token=TOKEN)
     with LocalApiServer(options) as server:

@@ -364,6 +364,12 @@ def matching_event(pattern: dict[str, Any], resolver: Any) -> dict[str, Any]:
     return build(pattern)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="LocalStack 4 renders a datetime placeholder (the landing rule's <time>, from $.time) unquoted in a JSON "
+    "InputTemplate (localstack/services/events/target.py replace_template_placeholders), so the execution input is "
+    "not JSON and no execution starts; AWS quotes it. Strict: this fails once LocalStack fixes it.",
+)
 def test_eventbridge_rule_starts_the_state_machine(deployment: Deployment) -> None:
     rules = [(lg, arn) for kind, lg, arn in triggers(deployment) if kind == "rule"]
     patterned = [
