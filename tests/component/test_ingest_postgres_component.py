@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,15 +14,6 @@ from ingest_support import LAKE, aws_module, body, config, dataset, keys, manife
 from dataplatform.ingest import TimeBudget, run_ingest
 from dataplatform.ingest.postgres_source import PostgresExtractor, PostgresSourceError
 from dataplatform.state import commit
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[Any]:
-    pgserver = pytest.importorskip("pgserver")
-    with tempfile.TemporaryDirectory(prefix="pg-ingest-") as data_dir:
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
-        yield server
-        server.cleanup()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Each test asserts the outcome and records it for the fault suite (tests/faults_s
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,15 +25,6 @@ from dataplatform.state import commit
 pytestmark = pytest.mark.faults
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[Any]:
-    pgserver = pytest.importorskip("pgserver")
-    with tempfile.TemporaryDirectory(prefix="pg-faults-") as data_dir:
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
-        yield server
-        server.cleanup()
 
 
 @pytest.fixture
